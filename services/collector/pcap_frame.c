@@ -1,0 +1,1 @@
+/* pcap_frame.c - being written. */

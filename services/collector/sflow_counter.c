@@ -1,0 +1,1 @@
+/* sflow_counter.c - being written. */

@@ -1,0 +1,1 @@
+/* sflow_dgram.c - being written. */

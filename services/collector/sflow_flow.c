@@ -1,0 +1,1 @@
+/* sflow_flow.c - being written. */

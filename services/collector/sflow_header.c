@@ -1,0 +1,1 @@
+/* sflow_header.c - being written. */
