@@ -95,7 +95,10 @@ typedef struct sfa_envelope {
     size_t body_len;
 } sfa_envelope;
 
-/* Parse topic and envelope. 0, or SFA_EFORMAT / SFA_ETRUNC. */
+/* Parse topic and envelope. 0, or SFA_EFORMAT / SFA_ETRUNC, or SFA_EVERSION
+ * when "v" is not 1. When "body" is the envelope's last pair (as sfa
+ * publishers write it) it is taken to run to the end of the message and
+ * is checked by its reader (each_dgram, body_json), not walked here. */
 SFA_MUST_CHECK int sfa_codec_parse(const uint8_t *msg, size_t len, sfa_envelope *env);
 
 /* Decode each datagram of a sample message's body into *scratch and call

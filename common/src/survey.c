@@ -1,0 +1,1002 @@
+/* survey.c - scatter/gather over nng survey0/respondent0, handed to a libuv loop.
+ *
+ * Asking side. One surveyor0 socket; each survey runs on a pooled nng
+ * context with one nng_aio that first sends, then receives answers one by
+ * one. The surveyor counts connected respondent pipes (pipe notifications,
+ * atomics only) and a survey finishes as soon as it holds
+ * min(pipes when sent, pipes now) answers, at nng's survey deadline
+ * (NNG_ETIMEDOUT / NNG_ESTATE), or when the socket closes. When a pipe goes
+ * away, surveys that already have enough answers are cancelled from the
+ * loop thread so they do not wait for an answer that cannot come.
+ *
+ * Respondent side. A respondent0 socket with a fixed set of contexts, each
+ * cycling recv -> held by the application -> send -> recv. A received
+ * survey is queued for the loop thread, which calls the application; the
+ * answer (or a drop) re-arms the context.
+ *
+ * Threading: nng runs the aio callbacks on its task threads. They only
+ * touch a context's own state and the hand-over queues, under the owner's
+ * mutex, then wake the loop with uv_async_send. Everything else, including
+ * every user callback, runs on the loop thread. nng calls made while
+ * holding the mutex (nng_ctx_recv, nng_aio_cancel) never run our callbacks
+ * inline: nng dispatches completions to its task threads.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/survey0/respond.h>
+#include <nng/protocol/survey0/survey.h>
+
+#include <sfa/clock.h>
+#include <sfa/codec.h>
+#include <sfa/log.h>
+#include <sfa/mem.h>
+#include <sfa/survey.h>
+
+#define SURVEY_MAX_INFLIGHT 4096      /* concurrent surveys per surveyor */
+#define SURVEY_MSG_MAX (64 * 1024)    /* largest survey built by start_json */
+#define RESPOND_MSG_MAX (16u << 20)   /* largest answer built by reply_json */
+#define RESPOND_SEND_TIMEOUT_MS 5000  /* give up on an answer nng cannot send */
+#define SURVEY_RECONN_MIN_MS 100
+#define SURVEY_RECONN_MAX_MS 1000
+
+/* ---- shared helpers ---- */
+
+static int
+survey_nng_err(int rv, const char *what, const char *url)
+{
+    SFA_WARN("survey: %s %s: %s", what, url ? url : "", nng_strerror(rv));
+    return SFA_EBUS;
+}
+
+/* For ipc:// URLs: create missing parent directories (0700) and remove a
+ * stale socket file (never a regular file), as sfa_bus does. */
+static void
+survey_ipc_prepare(const char *url)
+{
+    char dir[512];
+    struct stat sb;
+    const char *path;
+    size_t n;
+
+    if (strncmp(url, "ipc://", 6) != 0)
+        return;
+    path = url + 6;
+    n = strlen(path);
+    if (n >= sizeof dir)
+        return;
+    memcpy(dir, path, n + 1);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        (void)mkdir(dir, 0700); /* nng_listen reports a real failure */
+        *p = '/';
+    }
+    if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+        (void)unlink(path);
+}
+
+static int
+survey_dial(nng_socket sock, const char *url)
+{
+    nng_dialer d;
+    int rv;
+
+    if ((rv = nng_dialer_create(&d, sock, url)) != 0)
+        return survey_nng_err(rv, "bad address", url);
+    (void)nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, SURVEY_RECONN_MIN_MS);
+    (void)nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, SURVEY_RECONN_MAX_MS);
+    if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
+        (void)nng_dialer_close(d);
+        return survey_nng_err(rv, "cannot dial", url);
+    }
+    return 0;
+}
+
+static int
+survey_listen(nng_socket sock, const char *url)
+{
+    int rv;
+
+    survey_ipc_prepare(url);
+    if ((rv = nng_listen(sock, url, NULL, 0)) != 0)
+        return survey_nng_err(rv, "cannot listen on", url);
+    return 0;
+}
+
+json_t *
+sfa_survey_msg_json(const uint8_t *msg, size_t len)
+{
+    sfa_envelope env;
+
+    if (sfa_codec_parse(msg, len, &env) != 0)
+        return NULL;
+    if (env.topic_len != strlen(SFA_TOPIC_QUERY) ||
+        memcmp(env.topic, SFA_TOPIC_QUERY, env.topic_len) != 0)
+        return NULL;
+    return sfa_codec_body_json(&env);
+}
+
+/* ---- asking side ---- */
+
+/* Flow control. nng's surveyor keeps a short send queue per pipe (8
+ * messages in 1.5) and silently skips a pipe whose queue is full, so a
+ * burst of surveys would reach a busy respondent only in part. The
+ * surveyor therefore tracks, per respondent pipe, the surveys it has not
+ * answered yet (which bounds what is still queued for it) and admits a
+ * survey only while every pipe has fewer than SURVEY_PIPE_WINDOW of them;
+ * the rest wait in a FIFO on the loop thread, keeping their deadline. A
+ * pipe that is connected but has answered nothing for SURVEY_STALL_MS
+ * (a stopped process) no longer holds the others back: its queue may
+ * overflow, but it would not have answered in time anyway. */
+#define SURVEY_PIPE_WINDOW 8
+#define SURVEY_STALL_US (200 * 1000)
+#define SURVEY_TICK_MS 20 /* queued surveys: deadline and stall checks */
+
+enum { SQ_IDLE, SQ_QUEUED, SQ_SEND, SQ_RECV, SQ_DONE };
+
+typedef struct survey_pipe {
+    uint32_t id;
+    int unanswered;          /* in-flight surveys sent to it, not answered */
+    uint64_t last_answer_us; /* or when it connected */
+} survey_pipe;
+
+typedef struct survey_q survey_q;
+struct survey_q {
+    sfa_surveyor *sv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    int state;      /* SQ_*; under sv->mtx once sent */
+    int cancelling; /* the loop asked nng to end the receive early */
+    int status;
+    uint32_t *snap; /* pipes connected when sent (the survey went to them) */
+    uint8_t *got;   /* ... and which of them answered */
+    size_t nsnap, snapcap;
+    nng_msg *out;   /* the survey while queued */
+    nng_msg **msgs; /* answers so far */
+    sfa_survey_answer *answers;
+    size_t nmsgs, cap;
+    sfa_survey_cb cb;
+    void *arg;
+    uint64_t t0_us, deadline_us;
+    survey_q *prev, *next; /* in-flight list (doubly); queue, done and free lists */
+    survey_q *all_next;    /* every q ever made, for close */
+};
+
+struct sfa_surveyor {
+    nng_socket sock;
+    uv_async_t async;
+    uv_timer_t tick;       /* runs while surveys are queued */
+    pthread_mutex_t mtx;
+    survey_pipe *pipes;    /* under mtx */
+    size_t npipes, pipecap;
+    atomic_int pipes_lost; /* a pipe went away: re-check in-flight surveys */
+    atomic_int queued;     /* surveys waiting for admission */
+    survey_q *inflight;    /* under mtx */
+    survey_q *done_head, *done_tail; /* under mtx */
+    survey_q *queue_head, *queue_tail; /* loop thread */
+    survey_q *free_list;   /* loop thread */
+    survey_q *all;         /* loop thread */
+    size_t ninflight;      /* loop thread: started, not yet delivered */
+    sfa_survey_stats st;   /* loop thread */
+    uint64_t seq;
+    uint8_t *scratch;      /* SURVEY_MSG_MAX bytes for start_json */
+    int closing;
+    int handles; /* open libuv handles; the struct goes with the last */
+};
+
+static survey_pipe *
+survey_pipe_find(sfa_surveyor *sv, uint32_t id)
+{
+    for (size_t i = 0; i < sv->npipes; i++)
+        if (sv->pipes[i].id == id)
+            return &sv->pipes[i];
+    return NULL;
+}
+
+/* nng thread. Takes only our own mutex: nng runs pipe callbacks without
+ * holding any lock that our nng calls (made under this mutex) need. */
+static void
+survey_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    sfa_surveyor *sv = arg;
+    uint32_t id = (uint32_t)nng_pipe_id(p);
+    survey_pipe *sp;
+
+    pthread_mutex_lock(&sv->mtx);
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        if (sv->npipes == sv->pipecap) {
+            sv->pipecap = sv->pipecap ? sv->pipecap * 2 : 8;
+            sv->pipes = sfa_xrealloc(sv->pipes, sv->pipecap * sizeof *sv->pipes);
+        }
+        sv->pipes[sv->npipes].id = id;
+        sv->pipes[sv->npipes].unanswered = 0;
+        sv->pipes[sv->npipes].last_answer_us = sfa_clock_us();
+        sv->npipes++;
+    } else if (ev == NNG_PIPE_EV_REM_POST && (sp = survey_pipe_find(sv, id)) != NULL) {
+        *sp = sv->pipes[--sv->npipes];
+    }
+    pthread_mutex_unlock(&sv->mtx);
+    if (ev == NNG_PIPE_EV_REM_POST) {
+        atomic_store(&sv->pipes_lost, 1);
+        uv_async_send(&sv->async);
+    }
+}
+
+/* Has every pipe q was sent to either answered or gone? (mtx held) */
+static int
+survey_complete_locked(sfa_surveyor *sv, const survey_q *q)
+{
+    for (size_t i = 0; i < q->nsnap; i++)
+        if (!q->got[i] && survey_pipe_find(sv, q->snap[i]))
+            return 0;
+    return 1;
+}
+
+static void
+survey_list_remove(sfa_surveyor *sv, survey_q *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        sv->inflight = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    q->prev = q->next = NULL;
+}
+
+/* Move q from the in-flight list to the done queue, releasing its claim on
+ * the pipes that did not answer (mtx held). */
+static void
+survey_finish_locked(sfa_surveyor *sv, survey_q *q, int status)
+{
+    survey_pipe *sp;
+
+    for (size_t i = 0; i < q->nsnap; i++)
+        if (!q->got[i] && (sp = survey_pipe_find(sv, q->snap[i])) != NULL)
+            sp->unanswered--;
+    q->status = status;
+    q->state = SQ_DONE;
+    survey_list_remove(sv, q);
+    if (sv->done_tail)
+        sv->done_tail->next = q;
+    else
+        sv->done_head = q;
+    sv->done_tail = q;
+}
+
+static void
+survey_keep_answer(survey_q *q, nng_msg *m)
+{
+    if (q->nmsgs == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 8;
+        q->msgs = sfa_xrealloc(q->msgs, q->cap * sizeof *q->msgs);
+        q->answers = sfa_xrealloc(q->answers, q->cap * sizeof *q->answers);
+    }
+    q->msgs[q->nmsgs++] = m;
+}
+
+/* An answer m arrived for q (mtx held): keep it unless its pipe already
+ * answered, and credit the pipe. Returns 1 when the queue may move. */
+static int
+survey_answer_locked(sfa_surveyor *sv, survey_q *q, nng_msg *m)
+{
+    uint32_t id = (uint32_t)nng_pipe_id(nng_msg_get_pipe(m));
+    survey_pipe *sp;
+
+    for (size_t i = 0; i < q->nsnap; i++) {
+        if (q->snap[i] != id)
+            continue;
+        if (q->got[i]) {
+            nng_msg_free(m); /* a second answer from one respondent */
+            return 0;
+        }
+        q->got[i] = 1;
+        survey_keep_answer(q, m);
+        if ((sp = survey_pipe_find(sv, id)) != NULL) {
+            sp->unanswered--;
+            sp->last_answer_us = sfa_clock_us();
+        }
+        return atomic_load(&sv->queued) > 0;
+    }
+    survey_keep_answer(q, m); /* from a pipe that connected as it was sent */
+    return 0;
+}
+
+/* What a completed send or receive means for q (mtx held). Returns 1 when
+ * q is finished, with *status set; 0 to keep receiving. */
+static int
+survey_step_locked(sfa_surveyor *sv, survey_q *q, int rv, int *status, int *wake)
+{
+    *status = 0;
+    if (q->state == SQ_SEND) {
+        if (rv != 0) {
+            nng_msg_free(nng_aio_get_msg(q->aio));
+            nng_aio_set_msg(q->aio, NULL);
+            *status = SFA_EBUS;
+            return 1;
+        }
+        q->state = SQ_RECV;
+    } else if (rv == 0) {
+        *wake |= survey_answer_locked(sv, q, nng_aio_get_msg(q->aio));
+        nng_aio_set_msg(q->aio, NULL);
+    } else if (rv == NNG_ETIMEDOUT || rv == NNG_ESTATE) {
+        *status = -ETIMEDOUT; /* ESTATE: the deadline passed before the receive */
+        return 1;
+    } else if (rv == NNG_ECANCELED && q->cancelling) {
+        return 1; /* a pipe went away and the rest have answered */
+    } else {
+        *status = SFA_EBUS;
+        return 1;
+    }
+    return survey_complete_locked(sv, q);
+}
+
+/* nng task thread: a send or a receive of q finished. */
+static void
+survey_aio_cb(void *arg)
+{
+    survey_q *q = arg;
+    sfa_surveyor *sv = q->sv;
+    int rv = nng_aio_result(q->aio);
+    int finish, status, wake = 0;
+
+    pthread_mutex_lock(&sv->mtx);
+    if (q->state != SQ_SEND && q->state != SQ_RECV) {
+        pthread_mutex_unlock(&sv->mtx);
+        return; /* stopped during close: the loop thread finishes q */
+    }
+    finish = survey_step_locked(sv, q, rv, &status, &wake);
+    if (finish) {
+        survey_finish_locked(sv, q, status);
+        wake = 1;
+    } else {
+        nng_aio_set_timeout(q->aio, NNG_DURATION_DEFAULT);
+        nng_ctx_recv(q->ctx, q->aio); /* completes on a task thread, never inline */
+    }
+    pthread_mutex_unlock(&sv->mtx);
+    if (wake)
+        uv_async_send(&sv->async);
+}
+
+/* Loop thread: hand q's answers to its owner and put q back in the pool. */
+static void
+survey_deliver(sfa_surveyor *sv, survey_q *q)
+{
+    sfa_survey_result res;
+
+    for (size_t i = 0; i < q->nmsgs; i++) {
+        q->answers[i].msg = nng_msg_body(q->msgs[i]);
+        q->answers[i].len = nng_msg_len(q->msgs[i]);
+    }
+    res.answers = q->answers;
+    res.nanswers = q->nmsgs;
+    res.expected = (unsigned)q->nsnap;
+    res.status = q->status;
+    res.elapsed_us = sfa_clock_us() - q->t0_us;
+    sv->st.answers += q->nmsgs;
+    if (q->status == 0)
+        sv->st.complete++;
+    else if (q->status == -ETIMEDOUT)
+        sv->st.timeouts++;
+    else
+        sv->st.failed++;
+    sv->ninflight--;
+    q->cb(&res, q->arg);
+    for (size_t i = 0; i < q->nmsgs; i++)
+        nng_msg_free(q->msgs[i]);
+    q->nmsgs = 0;
+    q->nsnap = 0;
+    q->state = SQ_IDLE;
+    q->cb = NULL;
+    q->next = sv->free_list;
+    sv->free_list = q;
+}
+
+/* Loop thread, mtx held: cancel receives that already hold every answer
+ * the remaining pipes can give. */
+static void
+survey_recheck_locked(sfa_surveyor *sv)
+{
+    for (survey_q *q = sv->inflight; q; q = q->next) {
+        if (q->state != SQ_RECV || q->cancelling || !survey_complete_locked(sv, q))
+            continue;
+        q->cancelling = 1;
+        nng_aio_cancel(q->aio); /* completes on a task thread */
+    }
+}
+
+/* May another survey go out now? (mtx held) */
+static int
+survey_admit_locked(const sfa_surveyor *sv, uint64_t now)
+{
+    for (size_t i = 0; i < sv->npipes; i++) {
+        const survey_pipe *sp = &sv->pipes[i];
+
+        if (sp->unanswered >= SURVEY_PIPE_WINDOW && now - sp->last_answer_us < SURVEY_STALL_US)
+            return 0;
+    }
+    return 1;
+}
+
+/* Send q now (mtx held): record the pipes it goes to. */
+static void
+survey_send_locked(sfa_surveyor *sv, survey_q *q, uint64_t now)
+{
+    int64_t left_ms = q->deadline_us > now ? (int64_t)((q->deadline_us - now) / 1000) : 0;
+
+    (void)nng_ctx_set_ms(q->ctx, NNG_OPT_SURVEYOR_SURVEYTIME,
+                         left_ms > 0 ? (nng_duration)left_ms : 1);
+    if (sv->npipes > q->snapcap) {
+        q->snapcap = sv->npipes;
+        q->snap = sfa_xrealloc(q->snap, q->snapcap * sizeof *q->snap);
+        q->got = sfa_xrealloc(q->got, q->snapcap);
+    }
+    q->nsnap = sv->npipes;
+    for (size_t i = 0; i < sv->npipes; i++) {
+        q->snap[i] = sv->pipes[i].id;
+        q->got[i] = 0;
+        sv->pipes[i].unanswered++;
+    }
+    q->state = SQ_SEND;
+    q->prev = NULL;
+    q->next = sv->inflight;
+    if (sv->inflight)
+        sv->inflight->prev = q;
+    sv->inflight = q;
+    nng_aio_set_msg(q->aio, q->out);
+    q->out = NULL;
+    nng_aio_set_timeout(q->aio, NNG_DURATION_DEFAULT);
+    nng_ctx_send(q->ctx, q->aio);
+}
+
+static void survey_tick_cb(uv_timer_t *t);
+
+/* Loop thread: send queued surveys while they are admitted. */
+static void
+survey_pump(sfa_surveyor *sv)
+{
+    survey_q *q;
+    uint64_t now;
+
+    while ((q = sv->queue_head) != NULL) {
+        now = sfa_clock_us();
+        pthread_mutex_lock(&sv->mtx);
+        if (!survey_admit_locked(sv, now)) {
+            pthread_mutex_unlock(&sv->mtx);
+            break;
+        }
+        sv->queue_head = q->next;
+        if (!sv->queue_head)
+            sv->queue_tail = NULL;
+        atomic_fetch_sub(&sv->queued, 1);
+        survey_send_locked(sv, q, now);
+        pthread_mutex_unlock(&sv->mtx);
+    }
+    if (sv->queue_head && !sv->closing && !uv_is_active((uv_handle_t *)&sv->tick))
+        (void)uv_timer_start(&sv->tick, survey_tick_cb, SURVEY_TICK_MS, SURVEY_TICK_MS);
+}
+
+static void
+survey_async_cb(uv_async_t *h)
+{
+    sfa_surveyor *sv = h->data;
+    survey_q *q, *next;
+
+    pthread_mutex_lock(&sv->mtx);
+    if (atomic_exchange(&sv->pipes_lost, 0))
+        survey_recheck_locked(sv);
+    q = sv->done_head;
+    sv->done_head = sv->done_tail = NULL;
+    pthread_mutex_unlock(&sv->mtx);
+    for (; q; q = next) {
+        next = q->next;
+        q->next = NULL;
+        survey_deliver(sv, q);
+    }
+    if (!sv->closing)
+        survey_pump(sv);
+}
+
+/* Loop thread, every SURVEY_TICK_MS while surveys are queued: queued
+ * surveys whose deadline passed finish unsent; a pipe may have stalled
+ * long enough to stop holding the queue. */
+static void
+survey_tick_cb(uv_timer_t *t)
+{
+    sfa_surveyor *sv = t->data;
+    survey_q *q, **pp = &sv->queue_head, *expired = NULL, **tail = &expired;
+    uint64_t now = sfa_clock_us();
+
+    sv->queue_tail = NULL;
+    while ((q = *pp) != NULL) {
+        if (q->deadline_us <= now) {
+            *pp = q->next;
+            q->next = NULL;
+            *tail = q;
+            tail = &q->next;
+            atomic_fetch_sub(&sv->queued, 1);
+        } else {
+            sv->queue_tail = q;
+            pp = &q->next;
+        }
+    }
+    for (; expired; expired = q) {
+        q = expired->next;
+        expired->next = NULL;
+        nng_msg_free(expired->out);
+        expired->out = NULL;
+        expired->status = -ETIMEDOUT;
+        survey_deliver(sv, expired);
+    }
+    survey_pump(sv);
+    if (!sv->queue_head)
+        uv_timer_stop(t);
+}
+
+static void
+survey_close_cb(uv_handle_t *h)
+{
+    sfa_surveyor *sv = h->data;
+
+    if (--sv->handles > 0)
+        return;
+    pthread_mutex_destroy(&sv->mtx);
+    free(sv->pipes);
+    free(sv->scratch);
+    free(sv);
+}
+
+int
+sfa_survey_open(sfa_surveyor **out, uv_loop_t *loop, const char *url)
+{
+    sfa_surveyor *sv;
+    nng_socket sock;
+    int rv;
+
+    if ((rv = nng_surveyor0_open(&sock)) != 0)
+        return survey_nng_err(rv, "cannot open surveyor for", url);
+    sv = sfa_xcalloc(1, sizeof *sv);
+    sv->sock = sock;
+    atomic_init(&sv->pipes_lost, 0);
+    atomic_init(&sv->queued, 0);
+    pthread_mutex_init(&sv->mtx, NULL);
+    sv->scratch = sfa_xmalloc(SURVEY_MSG_MAX);
+    if ((rv = uv_async_init(loop, &sv->async, survey_async_cb)) != 0) {
+        SFA_WARN("survey: cannot create async handle: %s", uv_strerror(rv));
+        (void)nng_close(sock);
+        pthread_mutex_destroy(&sv->mtx);
+        free(sv->scratch);
+        free(sv);
+        return SFA_EBUS;
+    }
+    sv->async.data = sv;
+    (void)uv_timer_init(loop, &sv->tick);
+    sv->tick.data = sv;
+    sv->handles = 2;
+    (void)nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, survey_pipe_event, sv);
+    (void)nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, survey_pipe_event, sv);
+    if ((rv = survey_listen(sock, url)) != 0) {
+        sfa_survey_close(sv);
+        return rv;
+    }
+    *out = sv;
+    return 0;
+}
+
+int
+sfa_survey_add_url(sfa_surveyor *sv, const char *url)
+{
+    return survey_listen(sv->sock, url);
+}
+
+/* A pooled context, or a new one. NULL (logged) if nng refuses. */
+static survey_q *
+survey_q_get(sfa_surveyor *sv)
+{
+    survey_q *q = sv->free_list;
+    int rv;
+
+    if (q) {
+        sv->free_list = q->next;
+        q->next = NULL;
+        return q;
+    }
+    q = sfa_xcalloc(1, sizeof *q);
+    q->sv = sv;
+    if ((rv = nng_ctx_open(&q->ctx, sv->sock)) != 0) {
+        (void)survey_nng_err(rv, "cannot open context", NULL);
+        free(q);
+        return NULL;
+    }
+    if ((rv = nng_aio_alloc(&q->aio, survey_aio_cb, q)) != 0) {
+        (void)survey_nng_err(rv, "cannot allocate aio", NULL);
+        (void)nng_ctx_close(q->ctx);
+        free(q);
+        return NULL;
+    }
+    q->all_next = sv->all;
+    sv->all = q;
+    return q;
+}
+
+int
+sfa_survey_start(sfa_surveyor *sv, const void *msg, size_t len, int timeout_ms,
+                 sfa_survey_cb cb, void *arg)
+{
+    survey_q *q;
+
+    if (sv->closing || sv->ninflight >= SURVEY_MAX_INFLIGHT)
+        return SFA_ELIMIT;
+    if ((q = survey_q_get(sv)) == NULL)
+        return SFA_EBUS;
+    if (nng_msg_alloc(&q->out, 0) != 0 || nng_msg_append(q->out, msg, len) != 0)
+        abort(); /* out of memory is fatal (STYLE habit 7) */
+    q->cb = cb;
+    q->arg = arg;
+    q->status = 0;
+    q->cancelling = 0;
+    q->nsnap = 0;
+    q->t0_us = sfa_clock_us();
+    q->deadline_us = q->t0_us + (uint64_t)(timeout_ms > 0 ? timeout_ms : 1) * 1000;
+    q->state = SQ_QUEUED;
+    q->next = NULL;
+    if (sv->queue_tail)
+        sv->queue_tail->next = q;
+    else
+        sv->queue_head = q;
+    sv->queue_tail = q;
+    atomic_fetch_add(&sv->queued, 1);
+    sv->ninflight++;
+    sv->st.started++;
+    survey_pump(sv); /* sends, never completes anything: no callback from here */
+    return 0;
+}
+
+int
+sfa_survey_start_json(sfa_surveyor *sv, const char *src, const json_t *body, int timeout_ms,
+                      sfa_survey_cb cb, void *arg)
+{
+    int n = sfa_codec_encode_json_msg(sv->scratch, SURVEY_MSG_MAX, SFA_TOPIC_QUERY, src,
+                                      sv->seq++, sfa_clock_wall_ms(), body);
+
+    if (n < 0)
+        return SFA_ELIMIT;
+    return sfa_survey_start(sv, sv->scratch, (size_t)n, timeout_ms, cb, arg);
+}
+
+unsigned
+sfa_survey_peers(const sfa_surveyor *sv)
+{
+    sfa_surveyor *m = (sfa_surveyor *)sv; /* the mutex, not the data, changes */
+    size_t n;
+
+    pthread_mutex_lock(&m->mtx);
+    n = m->npipes;
+    pthread_mutex_unlock(&m->mtx);
+    return (unsigned)n;
+}
+
+void
+sfa_survey_get_stats(const sfa_surveyor *sv, sfa_survey_stats *st)
+{
+    *st = sv->st;
+    st->inflight = sv->ninflight;
+    st->peers = sfa_survey_peers(sv);
+}
+
+void
+sfa_survey_close(sfa_surveyor *sv)
+{
+    survey_q *q, *next;
+
+    if (!sv)
+        return;
+    sv->closing = 1;
+    (void)nng_pipe_notify(sv->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+    (void)nng_pipe_notify(sv->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
+    (void)nng_close(sv->sock);
+    /* After nng_aio_stop no callback runs or will run for that aio. */
+    for (q = sv->all; q; q = q->all_next)
+        nng_aio_stop(q->aio);
+    /* Finished surveys first, in order, then the ones nng abandoned, then
+     * the ones that never left the queue. */
+    survey_async_cb(&sv->async);
+    while ((q = sv->inflight) != NULL) {
+        survey_list_remove(sv, q);
+        q->status = SFA_EBUS;
+        survey_deliver(sv, q);
+    }
+    while ((q = sv->queue_head) != NULL) {
+        sv->queue_head = q->next;
+        q->next = NULL;
+        nng_msg_free(q->out);
+        q->out = NULL;
+        q->status = SFA_EBUS;
+        survey_deliver(sv, q);
+    }
+    sv->queue_tail = NULL;
+    for (q = sv->all; q; q = next) {
+        next = q->all_next;
+        nng_aio_free(q->aio);
+        free(q->msgs);
+        free(q->answers);
+        free(q->snap);
+        free(q->got);
+        free(q);
+    }
+    uv_close((uv_handle_t *)&sv->tick, survey_close_cb);
+    uv_close((uv_handle_t *)&sv->async, survey_close_cb);
+}
+
+/* ---- answering side ---- */
+
+enum { RS_RECV, RS_HELD, RS_SEND, RS_DEAD };
+
+struct sfa_respond_req {
+    sfa_responder *r;
+    nng_ctx ctx;
+    nng_aio *aio;
+    int state;             /* RS_* */
+    sfa_respond_req *next; /* ready queue */
+};
+
+struct sfa_responder {
+    nng_socket sock;
+    uv_async_t async;
+    pthread_mutex_t mtx;
+    sfa_respond_req *slots;
+    int nslots;
+    sfa_respond_req *ready_head, *ready_tail; /* under mtx */
+    sfa_respond_cb cb;
+    void *arg;
+    atomic_int pipes;
+    atomic_ullong send_failed;
+    sfa_respond_stats st; /* loop thread */
+    uint64_t seq;
+    uint8_t *scratch;
+    size_t scratch_cap;
+};
+
+static void
+respond_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    sfa_responder *r = arg;
+
+    (void)p;
+    if (ev == NNG_PIPE_EV_ADD_POST)
+        atomic_fetch_add(&r->pipes, 1);
+    else if (ev == NNG_PIPE_EV_REM_POST)
+        atomic_fetch_sub(&r->pipes, 1);
+}
+
+static void
+respond_arm_recv(sfa_respond_req *s)
+{
+    s->state = RS_RECV;
+    nng_aio_set_timeout(s->aio, NNG_DURATION_INFINITE);
+    nng_ctx_recv(s->ctx, s->aio);
+}
+
+/* nng task thread. */
+static void
+respond_aio_cb(void *arg)
+{
+    sfa_respond_req *s = arg;
+    sfa_responder *r = s->r;
+    int rv = nng_aio_result(s->aio);
+
+    if (s->state == RS_SEND && rv != 0) {
+        nng_msg_free(nng_aio_get_msg(s->aio));
+        nng_aio_set_msg(s->aio, NULL);
+        atomic_fetch_add(&r->send_failed, 1);
+    }
+    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+        s->state = RS_DEAD;
+        return;
+    }
+    if (s->state == RS_RECV && rv == 0) {
+        s->state = RS_HELD;
+        pthread_mutex_lock(&r->mtx);
+        s->next = NULL;
+        if (r->ready_tail)
+            r->ready_tail->next = s;
+        else
+            r->ready_head = s;
+        r->ready_tail = s;
+        pthread_mutex_unlock(&r->mtx);
+        uv_async_send(&r->async);
+        return;
+    }
+    respond_arm_recv(s); /* after a send, or a receive error worth retrying */
+}
+
+static void
+respond_async_cb(uv_async_t *h)
+{
+    sfa_responder *r = h->data;
+    sfa_respond_req *s, *next;
+    nng_msg *m;
+
+    pthread_mutex_lock(&r->mtx);
+    s = r->ready_head;
+    r->ready_head = r->ready_tail = NULL;
+    pthread_mutex_unlock(&r->mtx);
+    for (; s; s = next) {
+        next = s->next;
+        s->next = NULL;
+        m = nng_aio_get_msg(s->aio);
+        nng_aio_set_msg(s->aio, NULL);
+        r->st.surveys++;
+        r->cb(r, s, nng_msg_body(m), nng_msg_len(m), r->arg);
+        nng_msg_free(m);
+    }
+}
+
+static void
+respond_free_cb(uv_handle_t *h)
+{
+    sfa_responder *r = h->data;
+
+    pthread_mutex_destroy(&r->mtx);
+    free(r->scratch);
+    free(r->slots);
+    free(r);
+}
+
+/* Open the contexts and start each receiving. */
+static int
+respond_start_slots(sfa_responder *r)
+{
+    int rv;
+
+    for (int i = 0; i < r->nslots; i++) {
+        sfa_respond_req *s = &r->slots[i];
+
+        s->r = r;
+        s->state = RS_DEAD;
+        if ((rv = nng_ctx_open(&s->ctx, r->sock)) != 0)
+            return survey_nng_err(rv, "cannot open context", NULL);
+        if ((rv = nng_aio_alloc(&s->aio, respond_aio_cb, s)) != 0)
+            return survey_nng_err(rv, "cannot allocate aio", NULL);
+    }
+    for (int i = 0; i < r->nslots; i++)
+        respond_arm_recv(&r->slots[i]);
+    return 0;
+}
+
+int
+sfa_respond_open(sfa_responder **out, uv_loop_t *loop, const char *url, int concurrency,
+                 sfa_respond_cb cb, void *arg)
+{
+    sfa_responder *r;
+    nng_socket sock;
+    int rv;
+
+    if (concurrency < 1 || concurrency > 256)
+        return -EINVAL;
+    if ((rv = nng_respondent0_open(&sock)) != 0)
+        return survey_nng_err(rv, "cannot open respondent for", url);
+    r = sfa_xcalloc(1, sizeof *r);
+    r->sock = sock;
+    r->cb = cb;
+    r->arg = arg;
+    atomic_init(&r->pipes, 0);
+    atomic_init(&r->send_failed, 0);
+    pthread_mutex_init(&r->mtx, NULL);
+    r->nslots = concurrency;
+    r->slots = sfa_xcalloc((size_t)concurrency, sizeof *r->slots);
+    if ((rv = uv_async_init(loop, &r->async, respond_async_cb)) != 0) {
+        SFA_WARN("survey: cannot create async handle: %s", uv_strerror(rv));
+        (void)nng_close(sock);
+        pthread_mutex_destroy(&r->mtx);
+        free(r->slots);
+        free(r);
+        return SFA_EBUS;
+    }
+    r->async.data = r;
+    (void)nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, respond_pipe_event, r);
+    (void)nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, respond_pipe_event, r);
+    if ((rv = respond_start_slots(r)) != 0 || (rv = survey_dial(sock, url)) != 0) {
+        sfa_respond_close(r);
+        return rv;
+    }
+    *out = r;
+    return 0;
+}
+
+int
+sfa_respond_add_url(sfa_responder *r, const char *url)
+{
+    return survey_dial(r->sock, url);
+}
+
+int
+sfa_respond_reply(sfa_respond_req *req, const void *msg, size_t len)
+{
+    sfa_responder *r = req->r;
+    nng_msg *m;
+
+    if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, msg, len) != 0)
+        abort(); /* out of memory is fatal (STYLE habit 7) */
+    r->st.replies++;
+    req->state = RS_SEND;
+    nng_aio_set_msg(req->aio, m);
+    nng_aio_set_timeout(req->aio, RESPOND_SEND_TIMEOUT_MS);
+    nng_ctx_send(req->ctx, req->aio);
+    return 0;
+}
+
+int
+sfa_respond_reply_json(sfa_respond_req *req, const char *src, const json_t *body)
+{
+    sfa_responder *r = req->r;
+    int n;
+
+    for (;;) {
+        if (r->scratch_cap == 0) {
+            r->scratch_cap = 64 * 1024;
+            r->scratch = sfa_xmalloc(r->scratch_cap);
+        }
+        n = sfa_codec_encode_json_msg(r->scratch, r->scratch_cap, SFA_TOPIC_QUERY, src,
+                                      r->seq, sfa_clock_wall_ms(), body);
+        if (n >= 0)
+            break;
+        if (r->scratch_cap >= RESPOND_MSG_MAX) {
+            sfa_respond_drop(req);
+            return SFA_ELIMIT;
+        }
+        r->scratch_cap *= 4;
+        r->scratch = sfa_xrealloc(r->scratch, r->scratch_cap);
+    }
+    r->seq++;
+    return sfa_respond_reply(req, r->scratch, (size_t)n);
+}
+
+void
+sfa_respond_drop(sfa_respond_req *req)
+{
+    req->r->st.dropped++;
+    respond_arm_recv(req);
+}
+
+void
+sfa_respond_get_stats(const sfa_responder *r, sfa_respond_stats *st)
+{
+    int pipes = atomic_load(&((sfa_responder *)r)->pipes);
+
+    *st = r->st;
+    st->send_failed = atomic_load(&((sfa_responder *)r)->send_failed);
+    st->peers = pipes > 0 ? (uint64_t)pipes : 0;
+}
+
+void
+sfa_respond_close(sfa_responder *r)
+{
+    sfa_respond_req *s;
+
+    if (!r)
+        return;
+    (void)nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+    (void)nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
+    (void)nng_close(r->sock);
+    for (int i = 0; i < r->nslots; i++)
+        if (r->slots[i].aio)
+            nng_aio_stop(r->slots[i].aio);
+    /* Surveys queued for the loop but never delivered still own a message. */
+    for (s = r->ready_head; s; s = s->next) {
+        nng_msg_free(nng_aio_get_msg(s->aio));
+        nng_aio_set_msg(s->aio, NULL);
+    }
+    r->ready_head = r->ready_tail = NULL;
+    for (int i = 0; i < r->nslots; i++)
+        if (r->slots[i].aio)
+            nng_aio_free(r->slots[i].aio);
+    uv_close((uv_handle_t *)&r->async, respond_free_cb);
+}

@@ -1,0 +1,173 @@
+/* gateway.c - assemble the gateway service on one libuv loop, and take it
+ * apart again.
+ *
+ * Start order: definition store (refuse to start rather than lose stored
+ * definitions), surveyor, membership, defs publisher, collector control
+ * subscriber, then the HTTP server with its route tables - so no request
+ * can arrive before what it needs exists. A membership change raises the
+ * definitions version and republishes at once.
+ *
+ * Stop (SIGINT/SIGTERM) is staged: the HTTP server stops accepting and
+ * half-closes its connections; the surveyor closes, which answers every
+ * query still in flight; then a short timer waits for h2o to close the
+ * connections (at most GW_STOP_GRACE_MS) before the remaining parts close
+ * and the loop runs dry. Loop thread only.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include <sfa/clock.h>
+#include <sfa/log.h>
+
+#include "gw.h"
+
+#define GW_SRC "gateway"
+#define GW_HELLO_INTERVAL_MS 1000
+#define GW_HELLO_DEADLINE_MS 500
+#define GW_BODY_MAX (1u << 20)
+#define GW_STOP_TICK_MS 10
+#define GW_STOP_GRACE_MS 2000
+
+static void
+gw_on_members(void *arg)
+{
+    gw_ctx *g = arg;
+
+    /* The version covers membership too: aggregators apply defs.v1 by
+     * version, and a new member list must not look like an old message. */
+    if (gw_state_bump(g->state) != 0)
+        SFA_FINE("members: version raised but not yet persisted");
+    if (g->defs)
+        gw_defs_pub_changed(g->defs);
+}
+
+static void
+gw_on_signal(uv_signal_t *s, int signum)
+{
+    SFA_INFO("Signal %d, stopping", signum);
+    gw_stop(s->data);
+}
+
+/* Close everything but the HTTP server's memory and the state store, which
+ * main releases after the loop. */
+static void
+gw_close_parts(gw_ctx *g)
+{
+    gw_http_close(g->http);
+    gw_members_close(g->members);
+    g->members = NULL;
+    gw_defs_pub_close(g->defs);
+    g->defs = NULL;
+    gw_collectors_close(g->cols);
+    g->cols = NULL;
+    if (!uv_is_closing((uv_handle_t *)&g->sigint)) {
+        uv_close((uv_handle_t *)&g->sigint, NULL);
+        uv_close((uv_handle_t *)&g->sigterm, NULL);
+    }
+    if (!uv_is_closing((uv_handle_t *)&g->stop_timer))
+        uv_close((uv_handle_t *)&g->stop_timer, NULL);
+}
+
+static void
+gw_stop_tick(uv_timer_t *t)
+{
+    gw_ctx *g = t->data;
+    int late = sfa_clock_ms() - g->stop_ms > GW_STOP_GRACE_MS;
+
+    if (g->http && gw_http_conns(g->http) > 0 && !late)
+        return;
+    gw_close_parts(g);
+    if (late && g->http && gw_http_conns(g->http) > 0)
+        uv_stop(g->loop); /* h2o still owns connections: leave them to exit */
+}
+
+void
+gw_stop(gw_ctx *g)
+{
+    if (g->stopping)
+        return;
+    g->stopping = 1;
+    g->stop_ms = sfa_clock_ms();
+    if (g->http)
+        gw_http_shutdown(g->http);
+    if (g->members)
+        gw_members_stop(g->members);
+    sfa_survey_close(g->sv); /* answers the queries still in flight */
+    g->sv = NULL;
+    (void)uv_timer_start(&g->stop_timer, gw_stop_tick, 0, GW_STOP_TICK_MS);
+}
+
+static int
+gw_start_bus(gw_ctx *g)
+{
+    const gw_config *cfg = g->cfg;
+    int rc;
+
+    if ((rc = sfa_survey_open(&g->sv, g->loop, cfg->bus_query)) != 0)
+        return rc;
+    if ((rc = gw_members_open(&g->members, g->loop, g->sv, GW_SRC, GW_HELLO_INTERVAL_MS,
+                              GW_HELLO_DEADLINE_MS, gw_on_members, g)) != 0)
+        return rc;
+    if ((rc = gw_defs_pub_open(&g->defs, g->loop, cfg->bus_defs, g->state, g->members,
+                               (int)cfg->bus_lanes, GW_SRC)) != 0)
+        return rc;
+    return gw_collectors_open(&g->cols, g->loop, cfg->bus_control);
+}
+
+static int
+gw_start_http(gw_ctx *g)
+{
+    gw_http_opts opts = {
+        .host = g->cfg->http_hostname,
+        .port = (int)g->cfg->http_port,
+        .readonly = g->cfg->http_readonly,
+        .log = g->cfg->http_log,
+        .body_max = GW_BODY_MAX,
+    };
+    int rc;
+
+    if ((rc = gw_http_open(&g->http, g->loop, &opts)) != 0)
+        return rc;
+    gw_http_add_routes(g->http, gw_flow_routes, g);
+    gw_http_add_routes(g->http, gw_query_routes, g);
+    gw_http_add_routes(g->http, gw_health_routes, g);
+    return 0;
+}
+
+int
+gw_start(gw_ctx *g, uv_loop_t *loop, const gw_config *cfg)
+{
+    int rc;
+
+    memset(g, 0, sizeof *g);
+    g->cfg = cfg;
+    g->loop = loop;
+    g->start_ms = sfa_clock_ms();
+    g->start_wall_ms = sfa_clock_wall_ms();
+    (void)uv_timer_init(loop, &g->stop_timer);
+    g->stop_timer.data = g;
+    (void)uv_signal_init(loop, &g->sigint);
+    (void)uv_signal_init(loop, &g->sigterm);
+    g->sigint.data = g->sigterm.data = g;
+    if ((rc = gw_state_open(&g->state, cfg->state_dir, gw_defs_check)) != 0 ||
+        (rc = gw_start_bus(g)) != 0 || (rc = gw_start_http(g)) != 0)
+        goto fail;
+    (void)uv_signal_start(&g->sigint, gw_on_signal, SIGINT);
+    (void)uv_signal_start(&g->sigterm, gw_on_signal, SIGTERM);
+    return 0;
+fail:
+    g->stopping = 1;
+    sfa_survey_close(g->sv);
+    g->sv = NULL;
+    gw_close_parts(g);
+    return rc;
+}
+
+void
+gw_finish(gw_ctx *g)
+{
+    gw_http_free(g->http);
+    g->http = NULL;
+    gw_state_close(g->state);
+    g->state = NULL;
+}

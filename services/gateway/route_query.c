@@ -1,0 +1,322 @@
+/* route_query.c - queries answered by the aggregators (scatter/gather).
+ *
+ *   GET /activeflows/{agent}/{name}/json?maxFlows=&minValue=&aggMode=
+ *   GET /flowkeys/json
+ *
+ * The request is checked here (unknown flow 404; bad agent selector,
+ * maxFlows, minValue, aggMode or filter 400), then surveyed to every live
+ * aggregator at once (sfa/survey.h) and the request is held. The survey
+ * ends when every connected aggregator has answered or at
+ * gateway.query.timeout; the answers are merged (query_merge.c) and sent.
+ * A missing answer is counted (sfaQueryTimeouts in /analyzer/json) but
+ * never fails the request; a client that left meanwhile is skipped.
+ *
+ * Loop thread only.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sfa/flowdef.h>
+#include <sfa/mem.h>
+#include <sfa/sflow.h>
+
+#include "gw.h"
+
+#define QUERY_SRC "gateway"
+#define QUERY_MAX_FLOWS_DEFAULT 100
+#define QUERY_MAX_FLOWS_LIMIT 100000
+#define QUERY_MAX_AGENTS 4096
+#define QUERY_FILTER_MAX 4096
+
+enum { QUERY_ACTIVEFLOWS, QUERY_FLOWKEYS };
+
+typedef struct route_q {
+    gw_ctx *g;
+    gw_hold *hold;
+    int op;
+    int agg_sum;
+    long max_flows;
+    double min_value;
+} route_q;
+
+/* ---- argument parsing ---- */
+
+int
+gw_agents_parse(const char *sel, json_t **out, char *err, size_t errcap)
+{
+    char tok[GW_PARAM_MAX], canon[64];
+    const char *p = sel;
+    json_t *list;
+    sfa_addr a;
+
+    if (strcasecmp(sel, "ALL") == 0) {
+        *out = json_string("ALL");
+        return 0;
+    }
+    if (strcasecmp(sel, "TOPOLOGY") == 0 || strcasecmp(sel, "EDGE") == 0 ||
+        strcasecmp(sel, "CORE") == 0) {
+        snprintf(err, errcap, "agent selector %s needs a topology, which sfa does not keep",
+                 sel);
+        return SFA_EFORMAT;
+    }
+    list = json_array();
+    for (;;) {
+        size_t n = strcspn(p, ",;");
+
+        if (n == 0 || n >= sizeof tok || json_array_size(list) >= QUERY_MAX_AGENTS) {
+            snprintf(err, errcap, "bad agent list: %s",
+                     n == 0 ? "empty entry" : "entry or list too long");
+            goto fail;
+        }
+        memcpy(tok, p, n);
+        tok[n] = '\0';
+        if (sfa_addr_parse(tok, &a) != 0) {
+            snprintf(err, errcap, "unknown agent '%.64s': use ALL, an IP address or a list",
+                     tok);
+            goto fail;
+        }
+        canon[sfa_addr_format(&a, canon)] = '\0';
+        json_array_append_new(list, json_string(canon));
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    *out = list;
+    return 0;
+fail:
+    json_decref(list);
+    return SFA_EFORMAT;
+}
+
+/* A query parameter as a long in [lo, hi]. 0 (absent: *v untouched), 1, or
+ * -1 after answering 400. */
+static int
+route_arg_long(gw_req *r, const char *key, long lo, long hi, long *v)
+{
+    char buf[64], *end;
+    int rc = gw_req_query(r, key, 0, buf, sizeof buf);
+    long x;
+
+    if (rc == 0)
+        return 0;
+    if (rc < 0 || buf[0] == '\0')
+        goto bad;
+    errno = 0;
+    x = strtol(buf, &end, 10);
+    if (*end != '\0' || errno != 0 || x < lo || x > hi)
+        goto bad;
+    *v = x;
+    return 1;
+bad:
+    gw_reply_error(r, 400, "%s must be an integer from %ld to %ld", key, lo, hi);
+    return -1;
+}
+
+static int
+route_arg_double(gw_req *r, const char *key, double *v)
+{
+    char buf[64], *end;
+    int rc = gw_req_query(r, key, 0, buf, sizeof buf);
+    double x;
+
+    if (rc == 0)
+        return 0;
+    if (rc < 0 || buf[0] == '\0')
+        goto bad;
+    x = strtod(buf, &end);
+    if (*end != '\0' || !isfinite(x))
+        goto bad;
+    *v = x;
+    return 1;
+bad:
+    gw_reply_error(r, 400, "%s must be a number", key);
+    return -1;
+}
+
+/* aggMode: 1 sum, 0 max, -1 after answering 400. */
+static int
+route_arg_aggmode(gw_req *r)
+{
+    char buf[32];
+    int rc = gw_req_query(r, "aggMode", 0, buf, sizeof buf);
+
+    if (rc == 0 || (rc == 1 && strcasecmp(buf, "max") == 0))
+        return 0;
+    if (rc == 1 && strcasecmp(buf, "sum") == 0)
+        return 1;
+    if (rc == 1 && (strcasecmp(buf, "edge") == 0 || strcasecmp(buf, "core") == 0))
+        gw_reply_error(r, 400, "aggMode %s needs a topology, which sfa does not keep", buf);
+    else
+        gw_reply_error(r, 400, "aggMode must be max or sum");
+    return -1;
+}
+
+/* Optional query-time filter: checked with the flow filter grammar and
+ * passed on. 0 none, 1 set in body, -1 after answering 400. */
+static int
+route_arg_filter(gw_req *r, json_t *body)
+{
+    char *buf = sfa_xmalloc(QUERY_FILTER_MAX), err[256];
+    int rc = gw_req_query(r, "filter", 0, buf, QUERY_FILTER_MAX), ret = 0;
+    sfa_flowdef *fd = NULL;
+    json_t *probe;
+
+    if (rc < 0) {
+        gw_reply_error(r, 400, "filter is badly escaped or longer than %d bytes",
+                       QUERY_FILTER_MAX - 1);
+        ret = -1;
+    } else if (rc == 1 && buf[0] != '\0') {
+        probe = json_pack("{s:s, s:s}", "value", "frames", "filter", buf);
+        if (!probe || sfa_flowdef_compile(probe, &fd, err, sizeof err) != 0) {
+            gw_reply_error(r, 400, "bad filter: %s", probe ? err : "not valid text");
+            ret = -1;
+        } else {
+            json_object_set_new(body, "filter", json_string(buf));
+            ret = 1;
+        }
+        sfa_flowdef_destroy(fd);
+        json_decref(probe);
+    }
+    free(buf);
+    return ret;
+}
+
+/* ---- survey completion ---- */
+
+/* The "result" of each well-formed answer to op; counts the bad ones.
+ * Returns how many went into results (each a new reference). */
+static size_t
+route_collect(gw_ctx *g, const sfa_survey_result *res, const char *op, json_t **results)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < res->nanswers; i++) {
+        json_t *b = sfa_survey_msg_json(res->answers[i].msg, res->answers[i].len);
+        json_t *o = json_object_get(b, "op"), *result = json_object_get(b, "result");
+
+        if (!b || !json_is_string(o) || strcmp(json_string_value(o), op) != 0 || !result)
+            g->qst.answers_bad++;
+        else
+            results[k++] = json_incref(result);
+        json_decref(b);
+    }
+    return k;
+}
+
+static void
+route_query_done(const sfa_survey_result *res, void *arg)
+{
+    route_q *q = arg;
+    gw_ctx *g = q->g;
+    const char *op = q->op == QUERY_ACTIVEFLOWS ? "activeflows" : "flowkeys";
+    json_t **results = NULL, *merged;
+    size_t k = 0;
+
+    if (res->status == -ETIMEDOUT)
+        g->qst.query_timeouts++;
+    if (res->expected > res->nanswers)
+        g->qst.answers_missing += res->expected - res->nanswers;
+    if (res->status == SFA_EBUS && res->nanswers == 0 && res->expected > 0) {
+        gw_hold_reply_error(q->hold, 503, "query failed: the bus is closing");
+        free(q);
+        return;
+    }
+    if (gw_hold_alive(q->hold)) {
+        results = sfa_xcalloc(res->nanswers ? res->nanswers : 1, sizeof *results);
+        k = route_collect(g, res, op, results);
+    }
+    if (q->op == QUERY_ACTIVEFLOWS)
+        merged = gw_merge_activeflows(results, k, q->agg_sum, q->max_flows, q->min_value,
+                                      &g->mst);
+    else
+        merged = gw_merge_flowkeys(results, k);
+    for (size_t i = 0; i < k; i++)
+        json_decref(results[i]);
+    free(results);
+    gw_hold_reply_json(q->hold, 200, merged);
+    free(q);
+}
+
+/* Survey body (taken) on behalf of r; answers r later. */
+static int
+route_scatter(gw_req *r, gw_ctx *g, route_q *proto, json_t *body)
+{
+    route_q *q;
+    int rc;
+
+    if (!g->sv) {
+        json_decref(body);
+        gw_reply_error(r, 503, "shutting down");
+        return GW_DONE;
+    }
+    q = sfa_xmalloc(sizeof *q);
+    *q = *proto;
+    q->g = g;
+    q->hold = gw_req_hold(r);
+    g->qst.queries++;
+    rc = sfa_survey_start_json(g->sv, QUERY_SRC, body, (int)g->cfg->query_timeout_ms,
+                               route_query_done, q);
+    json_decref(body);
+    if (rc != 0) {
+        g->qst.busy++;
+        gw_hold_reply_error(q->hold, 503, "too many queries in flight");
+        free(q);
+    }
+    return GW_PENDING;
+}
+
+/* ---- handlers ---- */
+
+static int
+route_activeflows(gw_req *r, void *arg)
+{
+    gw_ctx *g = arg;
+    const char *name = gw_req_param(r, "name"), *sel = gw_req_param(r, "agent");
+    route_q q = {.op = QUERY_ACTIVEFLOWS, .max_flows = QUERY_MAX_FLOWS_DEFAULT};
+    json_t *agents = NULL, *body;
+    char err[256];
+
+    if (!gw_name_valid(name)) {
+        gw_reply_error(r, 400, "bad flow name: use 1 to %d of A-Z a-z 0-9 _ . -", GW_NAME_MAX);
+        return GW_DONE;
+    }
+    if (!gw_state_spec(g->state, GW_FLOWS, name)) {
+        gw_reply_error(r, 404, "no such flow '%s'", name);
+        return GW_DONE;
+    }
+    if (gw_agents_parse(sel, &agents, err, sizeof err) != 0) {
+        gw_reply_error(r, 400, "%s", err);
+        return GW_DONE;
+    }
+    if (route_arg_long(r, "maxFlows", 0, QUERY_MAX_FLOWS_LIMIT, &q.max_flows) < 0 ||
+        route_arg_double(r, "minValue", &q.min_value) < 0 ||
+        (q.agg_sum = route_arg_aggmode(r)) < 0) {
+        json_decref(agents);
+        return GW_DONE;
+    }
+    body = json_pack("{s:s, s:s, s:o, s:I, s:f, s:s}", "op", "activeflows", "name", name,
+                     "agents", agents, "maxFlows", (json_int_t)q.max_flows, "minValue",
+                     q.min_value, "aggMode", q.agg_sum ? "sum" : "max");
+    if (route_arg_filter(r, body) < 0) {
+        json_decref(body);
+        return GW_DONE;
+    }
+    return route_scatter(r, g, &q, body);
+}
+
+static int
+route_flowkeys(gw_req *r, void *arg)
+{
+    route_q q = {.op = QUERY_FLOWKEYS};
+
+    return route_scatter(r, arg, &q, json_pack("{s:s}", "op", "flowkeys"));
+}
+
+const gw_route gw_query_routes[] = {
+    {GW_GET, "/activeflows/{agent}/{name}/json", route_activeflows},
+    {GW_GET, "/flowkeys/json", route_flowkeys},
+    {0, NULL, NULL},
+};
