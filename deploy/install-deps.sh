@@ -9,7 +9,7 @@ pkgs=(build-essential pkg-config meson ninja-build
       libpcap-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(clang libclang-rt-14-dev python3 python3-msgpack python3-requests
-           libnanomsg-raw-perl perl iproute2 procps)
+           libnanomsg-raw-perl libdata-messagepack-perl perl iproute2 procps)
 fi
 
 missing=()

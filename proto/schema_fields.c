@@ -32,10 +32,10 @@ schema_type(const char *t)
     static const struct {
         const char *c, *wire;
     } map[] = {
-        {"SFA_T_U", "uint"},         {"SFA_T_I", "int"},           {"SFA_T_F", "float"},
-        {"SFA_T_BOOL", "bool"},      {"SFA_T_IP4", "ip4"},         {"SFA_T_IP6", "ip6"},
-        {"SFA_T_MAC", "mac"},        {"SFA_T_STR", "text"},        {"SFA_T_BIN", "bin"},
-        {"SFA_T_U32S", "uint[]"},    {"SFA_T_ASPATH", "aspath"},   {"SFA_T_ADAPTERS", "adapters"},
+        {"SFA_T_U", "uint"},      {"SFA_T_I", "int"},         {"SFA_T_F", "float"},
+        {"SFA_T_BOOL", "bool"},   {"SFA_T_IP4", "ip4"},       {"SFA_T_IP6", "ip6"},
+        {"SFA_T_MAC", "mac"},     {"SFA_T_STR", "text"},      {"SFA_T_BIN", "bin"},
+        {"SFA_T_U32S", "uint[]"}, {"SFA_T_ASPATH", "aspath"}, {"SFA_T_ADAPTERS", "adapters"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (strcmp(map[i].c, t) == 0)

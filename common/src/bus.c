@@ -7,7 +7,9 @@
  * uv_poll_t on nng's receive-notification fd (NNG_OPT_RECVFD). The fd is
  * only polled, never read; each readable callback drains at most
  * BUS_DRAIN_MAX messages so one busy bus cannot starve the loop (the fd
- * stays readable, so the rest is taken on the next iteration).
+ * stays readable, so the rest is taken on the next iteration). The
+ * reversed pair (sfa_bus_sub_listen, sfa_bus_pub_dial) only swaps which
+ * side listens and which dials; everything else is the same.
  *
  * The receive callback may close its own bus (the drain loop then stops
  * at the closed socket; the struct lives until the close callback).
@@ -50,6 +52,7 @@
 struct sfa_bus {
     nng_socket sock;
     int is_sub;
+    int dials;   /* sfa_bus_add_url dials (else listens) */
     int polling; /* poll handle initialised (subscribers only) */
     uv_poll_t poll;
     sfa_bus_recv_cb cb;
@@ -147,7 +150,7 @@ bus_dial(sfa_bus *bus, const char *url)
 int
 sfa_bus_add_url(sfa_bus *bus, const char *url)
 {
-    return bus->is_sub ? bus_dial(bus, url) : bus_listen(bus, url);
+    return bus->dials ? bus_dial(bus, url) : bus_listen(bus, url);
 }
 
 /* Allocate the struct around an already opened socket and hook up the
@@ -159,6 +162,7 @@ bus_new(nng_socket sock, int is_sub)
 
     bus->sock = sock;
     bus->is_sub = is_sub;
+    bus->dials = is_sub;
     atomic_init(&bus->pipes, 0);
     (void)nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, bus_pipe_event, bus);
     (void)nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, bus_pipe_event, bus);
@@ -173,28 +177,43 @@ bus_free_now(sfa_bus *bus)
     free(bus);
 }
 
-int
-sfa_bus_pub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int sndbuf)
+/* A publisher whose first endpoint listens (dial 0) or dials (dial 1). */
+static int
+bus_pub_open(sfa_bus **out, const char *url, int sndbuf, int dial)
 {
     nng_socket sock;
     sfa_bus *bus;
     int rv;
 
-    (void)loop; /* publishing needs no loop handle */
     if ((rv = nng_pub0_open(&sock)) != 0)
         return bus_nng_err(rv, "cannot open publisher for", url);
     bus = bus_new(sock, 0);
+    bus->dials = dial;
     if ((rv = nng_socket_set_int(sock, NNG_OPT_SENDBUF, sndbuf)) != 0) {
         rv = bus_nng_err(rv, "cannot set send buffer for", url);
         goto fail;
     }
-    if ((rv = bus_listen(bus, url)) != 0)
+    if ((rv = sfa_bus_add_url(bus, url)) != 0)
         goto fail;
     *out = bus;
     return 0;
 fail:
     bus_free_now(bus);
     return rv;
+}
+
+int
+sfa_bus_pub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int sndbuf)
+{
+    (void)loop; /* publishing needs no loop handle */
+    return bus_pub_open(out, url, sndbuf, 0);
+}
+
+int
+sfa_bus_pub_dial(sfa_bus **out, uv_loop_t *loop, const char *url, int sndbuf)
+{
+    (void)loop;
+    return bus_pub_open(out, url, sndbuf, 1);
 }
 
 static void
@@ -232,9 +251,10 @@ bus_start_poll(sfa_bus *bus, uv_loop_t *loop, const char *url)
     return 0;
 }
 
-int
-sfa_bus_sub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf, sfa_bus_recv_cb cb,
-                 void *arg)
+/* A subscriber whose first endpoint dials (dial 1) or listens (dial 0). */
+static int
+bus_sub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf, sfa_bus_recv_cb cb,
+             void *arg, int dial)
 {
     nng_socket sock;
     sfa_bus *bus;
@@ -243,6 +263,7 @@ sfa_bus_sub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf, sf
     if ((rv = nng_sub0_open(&sock)) != 0)
         return bus_nng_err(rv, "cannot open subscriber for", url);
     bus = bus_new(sock, 1);
+    bus->dials = dial;
     bus->cb = cb;
     bus->arg = arg;
     if ((rv = nng_socket_set_int(sock, NNG_OPT_RECVBUF, rcvbuf)) != 0 ||
@@ -250,7 +271,7 @@ sfa_bus_sub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf, sf
         rv = bus_nng_err(rv, "cannot set receive buffer for", url);
         goto fail;
     }
-    if ((rv = bus_dial(bus, url)) != 0)
+    if ((rv = sfa_bus_add_url(bus, url)) != 0)
         goto fail;
     if ((rv = bus_start_poll(bus, loop, url)) != 0)
         goto fail;
@@ -259,6 +280,20 @@ sfa_bus_sub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf, sf
 fail:
     bus_free_now(bus); /* poll handle is never left initialised here */
     return rv;
+}
+
+int
+sfa_bus_sub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf, sfa_bus_recv_cb cb,
+                 void *arg)
+{
+    return bus_sub_open(out, loop, url, rcvbuf, cb, arg, 1);
+}
+
+int
+sfa_bus_sub_listen(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf,
+                   sfa_bus_recv_cb cb, void *arg)
+{
+    return bus_sub_open(out, loop, url, rcvbuf, cb, arg, 0);
 }
 
 int

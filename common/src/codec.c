@@ -1,4 +1,4 @@
-/* codec.c - topics, buckets, and the msgpack encoder of bus messages.
+/* codec.c - the msgpack encoder of bus messages.
  *
  * Turns decoded sFlow datagrams (sfa_dgram) into sample messages: topic,
  * NUL, envelope map, body array of datagram maps (proto/SCHEMA.md is the
@@ -12,13 +12,13 @@
  * repeated per sample - map keys, integers, addresses, MACs - are emitted
  * by the small mp_put_* writers below into space reserved once per field
  * (codec_reserve/codec_commit): the packer calls its callback once per
- * item, about 90 times per flow sample, and that alone measured ~430 ns
- * per sample against the ~100 ns this path takes (tests/bench/bench_codec.c).
+ * item, about 90 times per flow sample, which measured ~430 ns per flow
+ * sample against ~135 ns for this path (tests/bench/bench_codec.c).
  * Field-name keys are msgpack-encoded at compile time (one fixed 32-byte
  * copy each); IPv4, IPv6, MAC and decimal text are formatted by hand;
  * values are dispatched by type, never by name. It does not decode
- * (codec_read.c) or touch JSON (codec_json.c). No globals are written;
- * thread-safe.
+ * (codec_read.c), name topics (codec_topic.c) or touch JSON
+ * (codec_json.c). No globals; thread-safe.
  */
 #include <string.h>
 
@@ -31,46 +31,7 @@
 /* Small writers of the hot path: the compiler must not outline them. */
 #define CODEC_INLINE static inline __attribute__((always_inline))
 
-/* ---- topics and buckets ---- */
-
-unsigned
-sfa_bucket_of(const sfa_addr *agent)
-{
-    size_t n = agent->family == 4 ? 4 : agent->family == 6 ? 16 : 0;
-    uint32_t h = 2166136261u; /* FNV-1a 32 offset basis */
-
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        h ^= agent->a[i];
-        h *= 16777619u; /* FNV prime */
-    }
-    return h & (SFA_BUCKETS - 1);
-}
-
 static const char codec_hex_lower[] = "0123456789abcdef";
-
-size_t
-sfa_topic_samples(char *out, int kind, unsigned bucket)
-{
-    const char *prefix;
-    size_t n;
-
-    if (kind == SFA_KIND_FLOW) {
-        prefix = SFA_TOPIC_FLOW_PREFIX;
-    } else if (kind == SFA_KIND_COUNTER) {
-        prefix = SFA_TOPIC_COUNTER_PREFIX;
-    } else {
-        out[0] = '\0';
-        return 0;
-    }
-    n = strlen(prefix);
-    memcpy(out, prefix, n);
-    out[n++] = codec_hex_lower[(bucket >> 4) & 0xf];
-    out[n++] = codec_hex_lower[bucket & 0xf];
-    out[n] = '\0';
-    return n;
-}
 
 /* ---- the write buffer ---- */
 
@@ -104,51 +65,6 @@ codec_write(void *data, const char *buf, size_t len)
 
 /* ---- text helpers (hand-written: this is the hot path) ---- */
 
-int
-sfa__utf8_valid(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        /* ASCII fast path, eight bytes at a time. */
-        if (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (!(w & 0x8080808080808080ull)) {
-                i += 8;
-                continue;
-            }
-        }
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (len > n - i)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 /* Decimal digits of v into out; returns the length (no NUL). */
 CODEC_INLINE size_t
 codec_fmt_u32(uint32_t v, char *out)
@@ -165,24 +81,54 @@ codec_fmt_u32(uint32_t v, char *out)
     return n;
 }
 
+/* Decimal text of every octet value, built at compile time: up to three
+ * digits, then the digit count, so one 4-byte copy writes an octet. */
+typedef struct codec_octet {
+    char d[3];
+    uint8_t len;
+} codec_octet;
+
+/* Digit k (0 = first) of octet n's decimal text, as a char (0 past the end). */
+#define CODEC_DIGIT(n, k)                                                                          \
+    (char)((n) >= 100  ? '0' + ((k) == 0   ? (n) / 100                                             \
+                                : (k) == 1 ? (n) / 10 % 10                                         \
+                                           : (n) % 10)                                             \
+           : (n) >= 10 ? ((k) == 0   ? '0' + (n) / 10                                              \
+                          : (k) == 1 ? '0' + (n) % 10                                              \
+                                     : 0)                                                          \
+                       : ((k) == 0 ? '0' + (n) : 0))
+#define CODEC_OCT(n)                                                                               \
+    {                                                                                              \
+        {CODEC_DIGIT(n, 0), CODEC_DIGIT(n, 1), CODEC_DIGIT(n, 2)}, (uint8_t)((n) >= 100  ? 3       \
+                                                                             : (n) >= 10 ? 2       \
+                                                                                         : 1)      \
+    }
+#define CODEC_OCT4(n) CODEC_OCT(n), CODEC_OCT(n + 1), CODEC_OCT(n + 2), CODEC_OCT(n + 3)
+#define CODEC_OCT16(n) CODEC_OCT4(n), CODEC_OCT4(n + 4), CODEC_OCT4(n + 8), CODEC_OCT4(n + 12)
+#define CODEC_OCT64(n) CODEC_OCT16(n), CODEC_OCT16(n + 16), CODEC_OCT16(n + 32), CODEC_OCT16(n + 48)
+
+static const codec_octet codec_octets[256] = {
+    CODEC_OCT64(0),
+    CODEC_OCT64(64),
+    CODEC_OCT64(128),
+    CODEC_OCT64(192),
+};
+
+/* Dotted quad at out. Writes up to 4 bytes past the returned length (whole
+ * table entries): every caller formats into reserved room or scratch
+ * space with at least that much to spare. */
 CODEC_INLINE size_t
 codec_fmt_ip4(const uint8_t *a, char *out)
 {
     size_t n = 0;
 
     for (int i = 0; i < 4; i++) {
-        unsigned b = a[i];
-        if (i)
-            out[n++] = '.';
-        if (b >= 100) {
-            out[n++] = (char)('0' + b / 100);
-            out[n++] = (char)('0' + b / 10 % 10);
-        } else if (b >= 10) {
-            out[n++] = (char)('0' + b / 10);
-        }
-        out[n++] = (char)('0' + b % 10);
+        const codec_octet *o = &codec_octets[a[i]];
+        memcpy(out + n, o, 4);
+        n += o->len;
+        out[n++] = '.';
     }
-    return n;
+    return n - 1;
 }
 
 /* RFC 5952 text, byte for byte what glibc's inet_ntop prints (including its
@@ -377,11 +323,10 @@ mp_put_addr(uint8_t *q, int family, const uint8_t *a)
 /* "00" "01" ... "FF": two uppercase hex digits per byte value. */
 #define CODEC_HEX_ROW(h)                                                                           \
     h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "A" h "B" h "C" h "D" h "E" h "F"
-static const char codec_hex_pairs[513] =
-    CODEC_HEX_ROW("0") CODEC_HEX_ROW("1") CODEC_HEX_ROW("2") CODEC_HEX_ROW("3") CODEC_HEX_ROW("4")
-        CODEC_HEX_ROW("5") CODEC_HEX_ROW("6") CODEC_HEX_ROW("7") CODEC_HEX_ROW("8")
-            CODEC_HEX_ROW("9") CODEC_HEX_ROW("A") CODEC_HEX_ROW("B") CODEC_HEX_ROW("C")
-                CODEC_HEX_ROW("D") CODEC_HEX_ROW("E") CODEC_HEX_ROW("F");
+static const char codec_hex_pairs[513] = CODEC_HEX_ROW("0") CODEC_HEX_ROW("1") CODEC_HEX_ROW("2")
+    CODEC_HEX_ROW("3") CODEC_HEX_ROW("4") CODEC_HEX_ROW("5") CODEC_HEX_ROW("6") CODEC_HEX_ROW("7")
+        CODEC_HEX_ROW("8") CODEC_HEX_ROW("9") CODEC_HEX_ROW("A") CODEC_HEX_ROW("B")
+            CODEC_HEX_ROW("C") CODEC_HEX_ROW("D") CODEC_HEX_ROW("E") CODEC_HEX_ROW("F");
 
 /* MAC as 12 uppercase hex digits (sFlow-RT's form). */
 CODEC_INLINE uint8_t *
@@ -523,8 +468,13 @@ mp_put_field_key(uint8_t *q, const sfa_field *f)
         *q = 0xa0;
         return q + 1;
     }
-    memcpy(q, &codec_keys[f->id], sizeof(codec_key));
-    return q + 1 + (codec_keys[f->id].hdr & 0x1f);
+    const codec_key *k = &codec_keys[f->id];
+    size_t n = 1 + (k->hdr & 0x1f);
+    /* Most names are short: one 16-byte copy instead of two. */
+    memcpy(q, k, 16);
+    if (n > 16)
+        memcpy(q + 16, (const uint8_t *)k + 16, 16);
+    return q + n;
 }
 
 /* A fixed-size value (at most 41 bytes) at q; NULL for the types whose

@@ -309,10 +309,55 @@ sfa__mp_uint(sfa__mp *m, uint64_t max, uint64_t *out)
 }
 
 /* Key comparison: a msgpack str (p, n) against a C literal. */
-#define SFA__KEY_IS(v, lit) ((v)->n == sizeof(lit) - 1 && memcmp((v)->p, (lit), sizeof(lit) - 1) == 0)
+#define SFA__KEY_IS(v, lit)                                                                        \
+    ((v)->n == sizeof(lit) - 1 && memcmp((v)->p, (lit), sizeof(lit) - 1) == 0)
 
 /* Strict UTF-8 check (no overlongs, no surrogates, nothing past U+10FFFF),
- * with a fast path for ASCII. Defined in codec.c. */
-int sfa__utf8_valid(const uint8_t *p, size_t n);
+ * with a fast path for ASCII: msgpack str must be UTF-8, and jansson
+ * refuses anything else. */
+static inline int
+sfa__utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        /* ASCII fast path, eight bytes at a time. */
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp, min;
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2, cp = c & 0x1f, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3, cp = c & 0x0f, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (len > n - i)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
 
 #endif

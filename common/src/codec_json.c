@@ -76,8 +76,9 @@ codec_json_object(sfa__mp *m, uint32_t n, int depth)
             key = (const char *)k.p;
             klen = k.n;
         } else if (k.kind == SFA__MP_UINT || k.kind == SFA__MP_INT) {
-            int w = k.kind == SFA__MP_UINT ? snprintf(num, sizeof num, "%llu", (unsigned long long)k.v.u)
-                                           : snprintf(num, sizeof num, "%lld", (long long)k.v.i);
+            int w = k.kind == SFA__MP_UINT
+                        ? snprintf(num, sizeof num, "%llu", (unsigned long long)k.v.u)
+                        : snprintf(num, sizeof num, "%lld", (long long)k.v.i);
             key = num;
             klen = (size_t)w;
         } else {

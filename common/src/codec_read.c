@@ -1,4 +1,4 @@
-/* codec_read.c - reading bus messages back: envelope, datagrams, seq gaps.
+/* codec_read.c - reading bus messages back: envelope and datagrams.
  *
  * sfa_codec_parse splits a message into topic and envelope;
  * sfa_codec_each_dgram walks a sample message's body and fills a caller's
@@ -10,16 +10,14 @@
  * and values of an unexpected type are skipped, so publishers may add
  * fields and keys without breaking older readers (proto/SCHEMA.md).
  * List-valued fields (U32S, ASPATH, ADAPTERS) come back as text rendered
- * into scratch->arena. sfa_seqtrack (subscriber side) allocates, but only
- * when it meets a new (src, topic). No globals; thread-safe per object.
+ * into scratch->arena. The field-name table is built once (pthread_once)
+ * and only read afterwards; otherwise no globals. Thread-safe.
  */
 #include <arpa/inet.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <sfa/codec.h>
-#include <sfa/mem.h>
 
 #include "codec_int.h"
 
@@ -422,11 +420,11 @@ read_name_eq(const uint8_t *p, const char *name, size_t n)
     return a == b;
 }
 
-/* Field id of the name (p, n), or -1. */
+/* Field id of the name (p, n), or -1. The table must be built (each_dgram
+ * does it once per call). */
 static int
 read_field_id(const uint8_t *p, size_t n)
 {
-    pthread_once(&read_slots_once, read_slots_build);
     for (uint32_t i = read_key_hash(p, n);; i++) {
         unsigned slot = read_slots[i & (READ_SLOTS - 1)];
         if (!slot)
@@ -543,8 +541,22 @@ skip:
 /* Keys of a sample map. The switch on length lets each memcmp compile to
  * one or two integer compares. */
 enum read_skey {
-    RK_OTHER, RK_TAG, RK_SEQ, RK_DS_CLASS, RK_DS_INDEX, RK_RATE, RK_POOL, RK_DROPS,
-    RK_IN_FMT, RK_IN, RK_OUT_FMT, RK_OUT, RK_REASON, RK_STATUS, RK_RECORDS, RK_FIELDS,
+    RK_OTHER,
+    RK_TAG,
+    RK_SEQ,
+    RK_DS_CLASS,
+    RK_DS_INDEX,
+    RK_RATE,
+    RK_POOL,
+    RK_DROPS,
+    RK_IN_FMT,
+    RK_IN,
+    RK_OUT_FMT,
+    RK_OUT,
+    RK_REASON,
+    RK_STATUS,
+    RK_RECORDS,
+    RK_FIELDS,
 };
 
 #define READ_IS(k, lit) (memcmp((k)->p, lit, sizeof(lit) - 1) == 0)
@@ -556,7 +568,10 @@ read_sample_key(const sfa__mpv *k)
     case 2:
         return READ_IS(k, "in") ? RK_IN : RK_OTHER;
     case 3:
-        return READ_IS(k, "tag") ? RK_TAG : READ_IS(k, "seq") ? RK_SEQ : READ_IS(k, "out") ? RK_OUT : RK_OTHER;
+        return READ_IS(k, "tag")   ? RK_TAG
+               : READ_IS(k, "seq") ? RK_SEQ
+               : READ_IS(k, "out") ? RK_OUT
+                                   : RK_OTHER;
     case 4:
         return READ_IS(k, "rate") ? RK_RATE : READ_IS(k, "pool") ? RK_POOL : RK_OTHER;
     case 5:
@@ -570,7 +585,9 @@ read_sample_key(const sfa__mpv *k)
     case 7:
         return READ_IS(k, "records") ? RK_RECORDS : READ_IS(k, "out_fmt") ? RK_OUT_FMT : RK_OTHER;
     case 8:
-        return READ_IS(k, "ds_class") ? RK_DS_CLASS : READ_IS(k, "ds_index") ? RK_DS_INDEX : RK_OTHER;
+        return READ_IS(k, "ds_class")   ? RK_DS_CLASS
+               : READ_IS(k, "ds_index") ? RK_DS_INDEX
+                                        : RK_OTHER;
     default:
         return RK_OTHER; /* "kind", "expanded", "ds" follow from the rest; unknown keys */
     }
@@ -772,6 +789,7 @@ sfa_codec_each_dgram(const sfa_envelope *env, sfa_dgram *scratch, sfa_dgram_cb c
     sfa__mp m;
     sfa__mpv arr;
 
+    pthread_once(&read_slots_once, read_slots_build);
     sfa__mp_init(&m, env->body, env->body_len);
     if (sfa__mp_expect(&m, &arr, SFA__MP_ARRAY))
         return SFA_EFORMAT;
@@ -783,106 +801,4 @@ sfa_codec_each_dgram(const sfa_envelope *env, sfa_dgram *scratch, sfa_dgram_cb c
             return rc;
     }
     return sfa__mp_left(&m) == 0 ? 0 : SFA_EFORMAT;
-}
-
-/* ---- sequence tracking ---- */
-
-typedef struct seq_ent {
-    char *key; /* src, NUL, topic (owned) */
-    size_t src_len, topic_len;
-    uint32_t hash;
-    uint64_t last;
-} seq_ent;
-
-struct sfa_seqtrack {
-    seq_ent *tab;
-    size_t cap; /* power of two */
-    size_t used;
-};
-
-sfa_seqtrack *
-sfa_seqtrack_create(void)
-{
-    sfa_seqtrack *t = sfa_xcalloc(1, sizeof *t);
-
-    t->cap = 16;
-    t->tab = sfa_xcalloc(t->cap, sizeof *t->tab);
-    return t;
-}
-
-void
-sfa_seqtrack_destroy(sfa_seqtrack *t)
-{
-    if (!t)
-        return;
-    for (size_t i = 0; i < t->cap; i++)
-        free(t->tab[i].key);
-    free(t->tab);
-    free(t);
-}
-
-static uint32_t
-seq_hash(const sfa_envelope *env)
-{
-    uint32_t h = 2166136261u;
-
-    for (size_t i = 0; i < env->src_len; i++)
-        h = (h ^ (uint8_t)env->src[i]) * 16777619u;
-    h *= 16777619u; /* the NUL between src and topic */
-    for (size_t i = 0; i < env->topic_len; i++)
-        h = (h ^ (uint8_t)env->topic[i]) * 16777619u;
-    return h;
-}
-
-static void
-seq_grow(sfa_seqtrack *t)
-{
-    seq_ent *old = t->tab;
-    size_t old_cap = t->cap;
-
-    t->cap *= 2;
-    t->tab = sfa_xcalloc(t->cap, sizeof *t->tab);
-    for (size_t i = 0; i < old_cap; i++) {
-        if (!old[i].key)
-            continue;
-        size_t j = old[i].hash & (t->cap - 1);
-        while (t->tab[j].key)
-            j = (j + 1) & (t->cap - 1);
-        t->tab[j] = old[i];
-    }
-    free(old);
-}
-
-uint64_t
-sfa_seqtrack_update(sfa_seqtrack *t, const sfa_envelope *env)
-{
-    uint32_t h = seq_hash(env);
-    size_t j = h & (t->cap - 1);
-    seq_ent *e;
-
-    for (;; j = (j + 1) & (t->cap - 1)) {
-        e = &t->tab[j];
-        if (!e->key)
-            break;
-        if (e->hash == h && e->src_len == env->src_len && e->topic_len == env->topic_len &&
-            memcmp(e->key, env->src, env->src_len) == 0 &&
-            memcmp(e->key + env->src_len + 1, env->topic, env->topic_len) == 0) {
-            uint64_t gap = env->seq > e->last ? env->seq - e->last - 1 : 0;
-            e->last = env->seq; /* a step back is a publisher restart */
-            return gap;
-        }
-    }
-    /* First message of this (src, topic). */
-    e->key = sfa_xmalloc(env->src_len + env->topic_len + 2);
-    memcpy(e->key, env->src, env->src_len);
-    e->key[env->src_len] = '\0';
-    memcpy(e->key + env->src_len + 1, env->topic, env->topic_len);
-    e->key[env->src_len + 1 + env->topic_len] = '\0';
-    e->src_len = env->src_len;
-    e->topic_len = env->topic_len;
-    e->hash = h;
-    e->last = env->seq;
-    if (++t->used * 2 > t->cap)
-        seq_grow(t);
-    return 0;
 }

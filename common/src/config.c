@@ -66,6 +66,17 @@ static const char *const cfg_builtin_known[] = {
     "log.level",
     "sfa.rundir",
     "sfa.aggregators",
+    "bus.defs",
+    "bus.query",
+    "aggregator.id",
+    "aggregator.maxkeys",
+    "aggregator.maxsources",
+    "aggregator.sweep",
+    "sfa.events",
+    "bus.metrics",
+    "bus.events",
+    "events.id",
+    "events.interval",
     "sfa.bindir",
     "sfa.state",
     "prometheus.metric.prefix",
@@ -354,7 +365,9 @@ sfa_config_free(const sfa_cfg_opt *table, void *cfg)
     for (const sfa_cfg_opt *o = table; o->name; o++) {
         if (o->type != SFA_CFG_STR)
             continue;
-        free(*(char **)((unsigned char *)cfg + o->off));
-        *(char **)((unsigned char *)cfg + o->off) = NULL;
+        char *str, *null = NULL;
+        memcpy(&str, (unsigned char *)cfg + o->off, sizeof str);
+        free(str);
+        memcpy((unsigned char *)cfg + o->off, &null, sizeof null);
     }
 }

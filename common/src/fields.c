@@ -58,6 +58,8 @@ sfa_field_lookup(const char *name, size_t len)
     size_t lo = 0, hi = SFA_F__COUNT;
 
     pthread_once(&fields_once, fields_sort);
+    if (memchr(name, '\0', len)) /* a name with a NUL inside matches nothing */
+        return -1;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const char *m = field_names[fields_sorted[mid]];

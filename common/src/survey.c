@@ -701,10 +701,12 @@ sfa_survey_close(sfa_surveyor *sv)
     sv->closing = 1;
     (void)nng_pipe_notify(sv->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
     (void)nng_pipe_notify(sv->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
-    (void)nng_close(sv->sock);
-    /* After nng_aio_stop no callback runs or will run for that aio. */
+    /* Stop every aio before closing the socket: after nng_aio_stop no
+     * callback runs or will run, so nothing re-arms an operation while the
+     * socket is being torn down (nng 1.5 can hang in nng_close otherwise). */
     for (q = sv->all; q; q = q->all_next)
         nng_aio_stop(q->aio);
+    (void)nng_close(sv->sock);
     /* Finished surveys first, in order, then the ones nng abandoned, then
      * the ones that never left the queue. */
     survey_async_cb(&sv->async);
@@ -985,10 +987,11 @@ sfa_respond_close(sfa_responder *r)
         return;
     (void)nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
     (void)nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
-    (void)nng_close(r->sock);
+    /* Stop every aio first (see sfa_survey_close), then close. */
     for (int i = 0; i < r->nslots; i++)
         if (r->slots[i].aio)
             nng_aio_stop(r->slots[i].aio);
+    (void)nng_close(r->sock);
     /* Surveys queued for the loop but never delivered still own a message. */
     for (s = r->ready_head; s; s = s->next) {
         nng_msg_free(nng_aio_get_msg(s->aio));

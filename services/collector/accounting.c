@@ -26,13 +26,13 @@
 
 #include "col.h"
 
-#define ACCT_SEQ_WINDOW 10000u       /* largest step taken as a gap or a reorder */
-#define ACCT_REORDER_MS 2000u        /* uptime may go back this much on a reorder */
-#define ACCT_WRAP_MS 600000u         /* uptime near 2^32 ms going to near 0 is a wrap */
+#define ACCT_SEQ_WINDOW 10000u /* largest step taken as a gap or a reorder */
+#define ACCT_REORDER_MS 2000u  /* uptime may go back this much on a reorder */
+#define ACCT_WRAP_MS 600000u   /* uptime near 2^32 ms going to near 0 is a wrap */
 #define ACCT_MAX_AGENTS 65536u
-#define ACCT_MAX_DS 65536u           /* data sources per agent */
-#define ACCT_MAX_SOURCES 64u         /* UDP source addresses listed per agent */
-#define ACCT_MAX_SUBS 1024u          /* sub-agents per agent */
+#define ACCT_MAX_DS 65536u   /* data sources per agent */
+#define ACCT_MAX_SOURCES 64u /* UDP source addresses listed per agent */
+#define ACCT_MAX_SUBS 1024u  /* sub-agents per agent */
 
 enum acct_step {
     ACCT_FIRST,

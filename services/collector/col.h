@@ -88,12 +88,12 @@ void col_udp_get_stats(const col_udp_rx *u, col_udp_stats *st);
 void col_udp_close(col_udp_rx *u);
 
 typedef struct col_pcap_stats {
-    uint64_t frames;       /* frames read from the capture (all passes) */
-    uint64_t sflow;        /* UDP payloads on the selected port handed on */
-    uint64_t non_sflow;    /* frames that are not UDP, or UDP to another port */
-    uint64_t fragments;    /* IP fragments (not reassembled) */
-    uint64_t truncated;    /* UDP payloads cut by the capture length */
-    uint64_t passes;       /* completed passes over the file */
+    uint64_t frames;    /* frames read from the capture (all passes) */
+    uint64_t sflow;     /* UDP payloads on the selected port handed on */
+    uint64_t non_sflow; /* frames that are not UDP, or UDP to another port */
+    uint64_t fragments; /* IP fragments (not reassembled) */
+    uint64_t truncated; /* UDP payloads cut by the capture length */
+    uint64_t passes;    /* completed passes over the file */
 } col_pcap_stats;
 
 typedef struct col_pcap_rx col_pcap_rx;

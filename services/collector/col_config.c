@@ -18,8 +18,10 @@
 
 #include "col.h"
 
-#define COL_OPT(name, type, def, field, min, max, help)                                           \
-    {name, type, def, offsetof(col_config, field), min, max, help}
+#define COL_OPT(name, type, def, field, min, max, help)                                            \
+    {                                                                                              \
+        name, type, def, offsetof(col_config, field), min, max, help                               \
+    }
 
 const sfa_cfg_opt col_config_table[] = {
     COL_OPT("sflow.port", SFA_CFG_INT, "6343", sflow_port, 0, 65535,
@@ -99,8 +101,7 @@ col_config_load(col_config *cfg, int argc, char **argv)
         return rc;
     cfg->log_level_num = sfa_log_parse_level(cfg->log_level ? cfg->log_level : "INFO");
     if (cfg->log_level_num < 0) {
-        SFA_SEVERE("log.level: unknown level '%s' (SEVERE, WARNING, INFO or FINE)",
-                   cfg->log_level);
+        SFA_SEVERE("log.level: unknown level '%s' (SEVERE, WARNING, INFO or FINE)", cfg->log_level);
         rc = SFA_ECONFIG;
         goto fail;
     }

@@ -73,8 +73,8 @@ col_header_ok(const sfa_dgram *d)
 }
 
 static void
-col_on_datagram(void *arg, const uint8_t *buf, size_t len, const sfa_addr *src,
-                uint16_t src_port, uint64_t rx_ms)
+col_on_datagram(void *arg, const uint8_t *buf, size_t len, const sfa_addr *src, uint16_t src_port,
+                uint64_t rx_ms)
 {
     col_collector *c = arg;
     sfa_dgram *d = c->dgram;
@@ -188,12 +188,12 @@ col_stats_json(col_collector *c)
         sfa_stats_add(o, col_pcap_defs, &ps);
     }
     sfa_stats_add(o, col_decode_defs, &c->dstats);
-    json_object_set_new(o, "decode_flow_records",
-                        col_records_json(c->dstats.flow_records, COL_FLOW__COUNT,
-                                         col_flow_format_tag));
-    json_object_set_new(o, "decode_counter_records",
-                        col_records_json(c->dstats.counter_records, COL_COUNTER__COUNT,
-                                         col_counter_format_tag));
+    json_object_set_new(
+        o, "decode_flow_records",
+        col_records_json(c->dstats.flow_records, COL_FLOW__COUNT, col_flow_format_tag));
+    json_object_set_new(
+        o, "decode_counter_records",
+        col_records_json(c->dstats.counter_records, COL_COUNTER__COUNT, col_counter_format_tag));
     json_object_set_new(o, "decode_no_header", json_integer((json_int_t)c->not_accounted));
     col_pub_stats_json(c->pub, o);
     json_object_set_new(o, "control_failed", json_integer((json_int_t)c->ctl_failed));
@@ -284,8 +284,7 @@ col_on_wait_timer(uv_timer_t *t)
     if (!(col_pub_connected(c->pub) && bs.pipes > 0)) {
         if (uv_now(c->loop) < c->wait_deadline)
             return;
-        SFA_WARN("sflow.file: no subscriber after %g s, replaying anyway",
-                 c->cfg->sflow_file_wait);
+        SFA_WARN("sflow.file: no subscriber after %g s, replaying anyway", c->cfg->sflow_file_wait);
     }
     uv_timer_stop(t);
     rc = col_replay_start(c);
@@ -308,7 +307,8 @@ col_handles_start(col_collector *c)
     uv_signal_init(c->loop, &c->sig_int);
     uv_signal_init(c->loop, &c->sig_term);
     uv_signal_init(c->loop, &c->sig_hup);
-    c->wait_timer.data = c->stats_timer.data = c->sig_int.data = c->sig_term.data = c->sig_hup.data = c;
+    c->wait_timer.data = c->stats_timer.data = c->sig_int.data = c->sig_term.data =
+        c->sig_hup.data = c;
     c->handles_init = 1;
     if ((rc = uv_timer_start(&c->stats_timer, col_on_stats_timer, ms, ms)) != 0 ||
         (rc = uv_signal_start(&c->sig_int, col_on_signal, SIGINT)) != 0 ||
@@ -344,8 +344,8 @@ col_collector_start(col_collector *c)
         SFA_SEVERE("bus.control: cannot listen on %s: %s", cfg->bus_control, sfa_strerror(rc));
         return rc;
     }
-    rc = col_pub_open(&c->pub, c->loop, cfg->bus_samples, (int)cfg->bus_lanes,
-                      (int)cfg->bus_sndbuf, (size_t)cfg->bus_batch_bytes, cfg->collector_id);
+    rc = col_pub_open(&c->pub, c->loop, cfg->bus_samples, (int)cfg->bus_lanes, (int)cfg->bus_sndbuf,
+                      (size_t)cfg->bus_batch_bytes, cfg->collector_id);
     if (rc != 0)
         return rc;
     rc = col_handles_start(c);

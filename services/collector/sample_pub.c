@@ -27,15 +27,15 @@
 
 #include "col.h"
 
-#define PUB_KINDS 2                 /* index 0 flow, 1 counter */
-#define PUB_OVERSIZE (4u << 20)     /* one datagram encoded alone: at most 4 MiB */
+#define PUB_KINDS 2             /* index 0 flow, 1 counter */
+#define PUB_OVERSIZE (4u << 20) /* one datagram encoded alone: at most 4 MiB */
 #define PUB_URL_MAX 512
 
 typedef struct pub_batch {
     uint8_t *buf; /* batch_bytes, allocated on first use */
     sfa_batch b;
-    int open;     /* b holds a begun envelope */
-    int listed;   /* in col_pub.dirty until the next flush */
+    int open;   /* b holds a begun envelope */
+    int listed; /* in col_pub.dirty until the next flush */
 } pub_batch;
 
 typedef struct pub_lane {
@@ -52,16 +52,16 @@ struct col_pub {
     size_t batch_bytes;
     char *src;
     pub_batch batch[PUB_KINDS][SFA_BUCKETS];
-    uint64_t seq[PUB_KINDS][SFA_BUCKETS]; /* last sequence number used per topic */
+    uint64_t seq[PUB_KINDS][SFA_BUCKETS];    /* last sequence number used per topic */
     uint16_t dirty[PUB_KINDS * SFA_BUCKETS]; /* batches with content, kind * 256 + bucket */
     unsigned ndirty;
     uint8_t *big; /* oversize buffer, allocated on first use */
     /* counters */
-    uint64_t dgrams[PUB_KINDS];   /* datagrams added per kind */
-    uint64_t flushes;             /* batches published */
-    uint64_t full_flushes;        /* ... of which because they were full */
-    uint64_t oversize;            /* datagrams published alone via the oversize buffer */
-    uint64_t encode_failed;       /* datagrams that could not be encoded at all */
+    uint64_t dgrams[PUB_KINDS]; /* datagrams added per kind */
+    uint64_t flushes;           /* batches published */
+    uint64_t full_flushes;      /* ... of which because they were full */
+    uint64_t oversize;          /* datagrams published alone via the oversize buffer */
+    uint64_t encode_failed;     /* datagrams that could not be encoded at all */
 };
 
 static const int pub_kind_code[PUB_KINDS] = {SFA_KIND_FLOW, SFA_KIND_COUNTER};

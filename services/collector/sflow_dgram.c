@@ -44,7 +44,8 @@ static const char *const col_counter_names[COL_COUNTER__COUNT + 1] = {
 
 static const uint32_t col_counter_tags[COL_COUNTER__COUNT + 1] = {
 #define COL_FLOW_FORMAT(ent, fmt, id, name, fn)
-#define COL_COUNTER_FORMAT(ent, fmt, id, name, fn) [COL_COUNTER_##id] = (uint32_t)(ent) << 12 | (fmt),
+#define COL_COUNTER_FORMAT(ent, fmt, id, name, fn)                                                 \
+    [COL_COUNTER_##id] = (uint32_t)(ent) << 12 | (fmt),
 #include "sflow_formats.def"
 #undef COL_FLOW_FORMAT
 #undef COL_COUNTER_FORMAT

@@ -686,8 +686,8 @@ static int
 flow_http(sfa_rbuf *rb, sfa_dgram *d, int current)
 {
     static const uint16_t head[] = {SFA_F_HTTP_METHOD, SFA_F_HTTP_PROTOCOL};
-    static const uint16_t strs[] = {SFA_F_HTTP_URI, SFA_F_HTTP_HOST, SFA_F_HTTP_REFERER,
-                                    SFA_F_HTTP_USERAGENT, SFA_F_HTTP_XFF, SFA_F_HTTP_AUTHUSER,
+    static const uint16_t strs[] = {SFA_F_HTTP_URI,       SFA_F_HTTP_HOST, SFA_F_HTTP_REFERER,
+                                    SFA_F_HTTP_USERAGENT, SFA_F_HTTP_XFF,  SFA_F_HTTP_AUTHUSER,
                                     SFA_F_HTTP_MIME_TYPE};
     const uint8_t *p;
     if (flow_u32_run(rb, d, head, 2))
@@ -770,10 +770,10 @@ flow_app_target(sfa_rbuf *rb, flow_ctx *c)
 static int
 flow_ext_tcp_info(sfa_rbuf *rb, flow_ctx *c)
 {
-    static const uint16_t ids[] = {SFA_F_TCPINFODIRECTION, SFA_F_TCPMSSSND, SFA_F_TCPMSSRCV,
-                                   SFA_F_TCPUNACKED, SFA_F_TCPLOST, SFA_F_TCPRETRANS,
-                                   SFA_F_TCPPMTU, SFA_F_TCPRTT, SFA_F_TCPRTTVAR,
-                                   SFA_F_TCPCWNDSND, SFA_F_TCPREORDERING, SFA_F_TCPRTTMIN};
+    static const uint16_t ids[] = {SFA_F_TCPINFODIRECTION, SFA_F_TCPMSSSND,     SFA_F_TCPMSSRCV,
+                                   SFA_F_TCPUNACKED,       SFA_F_TCPLOST,       SFA_F_TCPRETRANS,
+                                   SFA_F_TCPPMTU,          SFA_F_TCPRTT,        SFA_F_TCPRTTVAR,
+                                   SFA_F_TCPCWNDSND,       SFA_F_TCPREORDERING, SFA_F_TCPRTTMIN};
     return flow_u32_run(rb, c->d, ids, 12);
 }
 
@@ -903,8 +903,7 @@ col__flow_records(sfa_rbuf *rb, sfa_dgram *d, sfa_sample *s, col_decode_stats *s
             break;
         }
         sfa_rbuf_sub(rb, rlen, &sub);
-        if (d->nrecs >= SFA_DGRAM_MAX_RECORDS ||
-            d->nfields > SFA_DGRAM_MAX_FIELDS - FLOW_RESERVE) {
+        if (d->nrecs >= SFA_DGRAM_MAX_RECORDS || d->nfields > SFA_DGRAM_MAX_FIELDS - FLOW_RESERVE) {
             err = SFA_ELIMIT;
             break;
         }

@@ -19,9 +19,12 @@
 
 /* Field slots the parse may need at most (checked once on entry). */
 #define HDR_RESERVE 48
-#define HDR_NONE 0xFFFF
+/* Id 0 (headerprotocol) is never a packet field, so it marks "not reported". */
+#define HDR_NONE 0
 #define HDR_MAX_TAGS 8
 #define HDR_MAX_EXT 8
+
+_Static_assert(SFA_F_HEADER_PROTOCOL == HDR_NONE, "id 0 must not be a packet field");
 
 /* Field ids for one depth of packet (outer, or inner after a tunnel). */
 typedef struct hdr_ids {
@@ -36,30 +39,73 @@ typedef struct hdr_ids {
 } hdr_ids;
 
 static const hdr_ids hdr_outer = {
-    SFA_F_MACSOURCE, SFA_F_MACDESTINATION, SFA_F_ETHERNETPROTOCOL, SFA_F_VLAN, SFA_F_PRIORITY,
-    SFA_F_INNERVLAN, SFA_F_MPLSLABELS,
-    SFA_F_IPSOURCE, SFA_F_IPDESTINATION, SFA_F_IPPROTOCOL, SFA_F_IPTOS, SFA_F_IPDSCP, SFA_F_IPECN,
-    SFA_F_IPTTL, SFA_F_IPBYTES, SFA_F_IPFLAGS, SFA_F_IPFRAGOFFSET,
-    SFA_F_IP6SOURCE, SFA_F_IP6DESTINATION, SFA_F_IP6NEXTHDR, SFA_F_IP6TOS, SFA_F_IP6DSCP,
-    SFA_F_IP6ECN, SFA_F_IP6FLOWLABEL, SFA_F_IP6TTL, SFA_F_IP6BYTES, SFA_F_IP6FRAGOFFSET,
-    SFA_F_IP6FRAGM,
-    SFA_F_TCPSOURCEPORT, SFA_F_TCPDESTINATIONPORT, SFA_F_TCPFLAGS, SFA_F_UDPSOURCEPORT,
-    SFA_F_UDPDESTINATIONPORT,
-    SFA_F_ICMPTYPE, SFA_F_ICMPCODE, SFA_F_ICMP6TYPE, SFA_F_ICMP6CODE,
-    SFA_F_ARPOPERATION, SFA_F_ARPIPSENDER, SFA_F_ARPIPTARGET,
+    .macsource = SFA_F_MACSOURCE,
+    .macdestination = SFA_F_MACDESTINATION,
+    .ethernetprotocol = SFA_F_ETHERNETPROTOCOL,
+    .vlan = SFA_F_VLAN,
+    .priority = SFA_F_PRIORITY,
+    .innervlan = SFA_F_INNERVLAN,
+    .mplslabels = SFA_F_MPLSLABELS,
+    .ipsource = SFA_F_IPSOURCE,
+    .ipdestination = SFA_F_IPDESTINATION,
+    .ipprotocol = SFA_F_IPPROTOCOL,
+    .iptos = SFA_F_IPTOS,
+    .ipdscp = SFA_F_IPDSCP,
+    .ipecn = SFA_F_IPECN,
+    .ipttl = SFA_F_IPTTL,
+    .ipbytes = SFA_F_IPBYTES,
+    .ipflags = SFA_F_IPFLAGS,
+    .ipfragoffset = SFA_F_IPFRAGOFFSET,
+    .ip6source = SFA_F_IP6SOURCE,
+    .ip6destination = SFA_F_IP6DESTINATION,
+    .ip6nexthdr = SFA_F_IP6NEXTHDR,
+    .ip6tos = SFA_F_IP6TOS,
+    .ip6dscp = SFA_F_IP6DSCP,
+    .ip6ecn = SFA_F_IP6ECN,
+    .ip6flowlabel = SFA_F_IP6FLOWLABEL,
+    .ip6ttl = SFA_F_IP6TTL,
+    .ip6bytes = SFA_F_IP6BYTES,
+    .ip6fragoffset = SFA_F_IP6FRAGOFFSET,
+    .ip6fragm = SFA_F_IP6FRAGM,
+    .tcpsourceport = SFA_F_TCPSOURCEPORT,
+    .tcpdestinationport = SFA_F_TCPDESTINATIONPORT,
+    .tcpflags = SFA_F_TCPFLAGS,
+    .udpsourceport = SFA_F_UDPSOURCEPORT,
+    .udpdestinationport = SFA_F_UDPDESTINATIONPORT,
+    .icmptype = SFA_F_ICMPTYPE,
+    .icmpcode = SFA_F_ICMPCODE,
+    .icmp6type = SFA_F_ICMP6TYPE,
+    .icmp6code = SFA_F_ICMP6CODE,
+    .arpoperation = SFA_F_ARPOPERATION,
+    .arpipsender = SFA_F_ARPIPSENDER,
+    .arpiptarget = SFA_F_ARPIPTARGET,
 };
 
+/* Inner packet of a tunnel: the ".1" keys; members left 0 are not reported. */
 static const hdr_ids hdr_inner = {
-    SFA_F_MACSOURCE_1, SFA_F_MACDESTINATION_1, SFA_F_ETHERNETPROTOCOL_1, SFA_F_VLAN_1, HDR_NONE,
-    HDR_NONE, HDR_NONE,
-    SFA_F_IPSOURCE_1, SFA_F_IPDESTINATION_1, SFA_F_IPPROTOCOL_1, SFA_F_IPTOS_1, HDR_NONE, HDR_NONE,
-    SFA_F_IPTTL_1, SFA_F_IPBYTES_1, HDR_NONE, HDR_NONE,
-    SFA_F_IP6SOURCE_1, SFA_F_IP6DESTINATION_1, SFA_F_IP6NEXTHDR_1, HDR_NONE, HDR_NONE, HDR_NONE,
-    HDR_NONE, HDR_NONE, SFA_F_IP6BYTES_1, HDR_NONE, HDR_NONE,
-    SFA_F_TCPSOURCEPORT_1, SFA_F_TCPDESTINATIONPORT_1, SFA_F_TCPFLAGS_1, SFA_F_UDPSOURCEPORT_1,
-    SFA_F_UDPDESTINATIONPORT_1,
-    SFA_F_ICMPTYPE_1, SFA_F_ICMPCODE_1, SFA_F_ICMP6TYPE_1, SFA_F_ICMP6CODE_1,
-    HDR_NONE, HDR_NONE, HDR_NONE,
+    .macsource = SFA_F_MACSOURCE_1,
+    .macdestination = SFA_F_MACDESTINATION_1,
+    .ethernetprotocol = SFA_F_ETHERNETPROTOCOL_1,
+    .vlan = SFA_F_VLAN_1,
+    .ipsource = SFA_F_IPSOURCE_1,
+    .ipdestination = SFA_F_IPDESTINATION_1,
+    .ipprotocol = SFA_F_IPPROTOCOL_1,
+    .iptos = SFA_F_IPTOS_1,
+    .ipttl = SFA_F_IPTTL_1,
+    .ipbytes = SFA_F_IPBYTES_1,
+    .ip6source = SFA_F_IP6SOURCE_1,
+    .ip6destination = SFA_F_IP6DESTINATION_1,
+    .ip6nexthdr = SFA_F_IP6NEXTHDR_1,
+    .ip6bytes = SFA_F_IP6BYTES_1,
+    .tcpsourceport = SFA_F_TCPSOURCEPORT_1,
+    .tcpdestinationport = SFA_F_TCPDESTINATIONPORT_1,
+    .tcpflags = SFA_F_TCPFLAGS_1,
+    .udpsourceport = SFA_F_UDPSOURCEPORT_1,
+    .udpdestinationport = SFA_F_UDPDESTINATIONPORT_1,
+    .icmptype = SFA_F_ICMPTYPE_1,
+    .icmpcode = SFA_F_ICMPCODE_1,
+    .icmp6type = SFA_F_ICMP6TYPE_1,
+    .icmp6code = SFA_F_ICMP6CODE_1,
 };
 
 typedef struct hdr_parse {

@@ -28,9 +28,9 @@
 
 #include "col.h"
 
-#define UDP_BATCH 64           /* datagrams per recvmmsg call */
-#define UDP_MAX_CALLS 16       /* recvmmsg calls per readable callback */
-#define UDP_SLOT 65536         /* bytes per receive slot: any UDP payload fits */
+#define UDP_BATCH 64     /* datagrams per recvmmsg call */
+#define UDP_MAX_CALLS 16 /* recvmmsg calls per readable callback */
+#define UDP_SLOT 65536   /* bytes per receive slot: any UDP payload fits */
 
 typedef union udp_ctrl {
     char buf[CMSG_SPACE(sizeof(uint32_t))];
@@ -114,8 +114,7 @@ udp_bind_host(const char *host, int port, int *fdp)
     }
     rc = -EADDRNOTAVAIL;
     for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
             rc = -errno;
             continue;
@@ -301,8 +300,8 @@ col_udp_open(col_udp_rx **out, uv_loop_t *loop, const char *host, int port, long
     u->arg = arg;
     rc = (host && host[0]) ? udp_bind_host(host, port, &fd) : udp_bind_any(port, &fd);
     if (rc != 0) {
-        SFA_SEVERE("sflow.port: cannot bind UDP %s port %d: %s", host && host[0] ? host : "*",
-                   port, sfa_strerror(rc));
+        SFA_SEVERE("sflow.port: cannot bind UDP %s port %d: %s", host && host[0] ? host : "*", port,
+                   sfa_strerror(rc));
         goto fail;
     }
     u->fd = fd;

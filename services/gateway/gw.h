@@ -256,6 +256,7 @@ typedef struct gw_query_stats {
     uint64_t answers_missing; /* answers expected but not received, summed */
     uint64_t answers_bad;     /* answers that did not decode or had no result */
     uint64_t busy;            /* queries refused: too many in flight (503) */
+    uint64_t coalesced;       /* queries that joined an identical one in flight */
 } gw_query_stats;
 
 struct gw_ctx {
@@ -271,6 +272,7 @@ struct gw_ctx {
     uint64_t start_wall_ms;
     gw_query_stats qst;
     gw_merge_stats mst;
+    struct gw_query_batch *batches; /* queries in flight (route_query.c) */
     uv_signal_t sigint, sigterm;
     uv_timer_t stop_timer;
     uint64_t stop_ms;

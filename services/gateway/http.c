@@ -40,6 +40,11 @@
 
 #define HTTP_MAX_TABLES 8
 #define HTTP_BACKLOG 1024
+/* Bodies up to this size are read in full and refused with our own 413
+ * (body_max), so ordinary clients, which send the whole body before
+ * reading, get the answer instead of a reset. Larger ones are cut off by
+ * h2o as soon as the headers announce them. */
+#define HTTP_BODY_HARD_MAX (16u << 20)
 
 typedef struct http_table {
     const gw_route *routes;
@@ -600,7 +605,8 @@ gw_http_open(gw_http **out, uv_loop_t *loop, const gw_http_opts *opts)
     h->opts = *opts;
     h2o_config_init(&h->config);
     h->config.server_name = h2o_iovec_init(H2O_STRLIT("sfa"));
-    h->config.max_request_entity_size = opts->body_max;
+    h->config.max_request_entity_size =
+        opts->body_max > HTTP_BODY_HARD_MAX ? opts->body_max : HTTP_BODY_HARD_MAX;
     hc = h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     http_setup_path(h, h2o_config_register_path(hc, "/", 0), 1);
     /* Errors h2o raises before routing (e.g. while reading the body) are

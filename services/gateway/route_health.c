@@ -249,7 +249,7 @@ health_gateway_counters(gw_ctx *g)
     return json_pack(
         "{s:s, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I},"
-        " s:{s:I, s:I, s:I, s:I, s:I},"
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I}",
         "service", "gateway", "uptime_ms", (json_int_t)(sfa_clock_ms() - g->start_ms), "http",
         "conns_total", (json_int_t)hs.conns_total, "conns_current",
@@ -264,7 +264,8 @@ health_gateway_counters(gw_ctx *g)
         (json_int_t)ss.peers, "query", "queries", (json_int_t)g->qst.queries, "timeouts",
         (json_int_t)g->qst.query_timeouts, "answers_missing",
         (json_int_t)g->qst.answers_missing, "answers_bad", (json_int_t)g->qst.answers_bad,
-        "busy", (json_int_t)g->qst.busy, "state", "version",
+        "busy", (json_int_t)g->qst.busy, "coalesced", (json_int_t)g->qst.coalesced, "state",
+        "version",
         (json_int_t)gw_state_version(g->state), "writes", (json_int_t)st.writes,
         "write_errors", (json_int_t)st.write_errors, "load_dropped",
         (json_int_t)st.load_dropped, "defs_published", (json_int_t)gw_defs_pub_count(g->defs),

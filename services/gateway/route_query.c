@@ -33,14 +33,23 @@
 
 enum { QUERY_ACTIVEFLOWS, QUERY_FLOWKEYS };
 
-typedef struct route_q {
+/* One survey in flight and every request waiting for its answer: an
+ * identical query (same op and arguments) arriving meanwhile joins it
+ * instead of surveying again, which is what keeps many dashboards polling
+ * the same flow cheap. */
+struct gw_query_batch {
     gw_ctx *g;
-    gw_hold *hold;
+    char *key; /* the survey body, compact with sorted keys */
     int op;
     int agg_sum;
     long max_flows;
     double min_value;
-} route_q;
+    gw_hold **holds;
+    size_t nholds, cap;
+    struct gw_query_batch *prev, *next; /* g->batches */
+};
+
+typedef struct gw_query_batch route_q;
 
 /* ---- argument parsing ---- */
 
@@ -207,6 +216,44 @@ route_collect(gw_ctx *g, const sfa_survey_result *res, const char *op, json_t **
 }
 
 static void
+route_batch_unlink(route_q *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        q->g->batches = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+}
+
+static void
+route_batch_free(route_q *q)
+{
+    free(q->holds);
+    free(q->key);
+    free(q);
+}
+
+static void
+route_batch_add(route_q *q, gw_hold *h)
+{
+    if (q->nholds == q->cap) {
+        q->cap = q->cap ? q->cap * 2 : 4;
+        q->holds = sfa_xrealloc(q->holds, q->cap * sizeof *q->holds);
+    }
+    q->holds[q->nholds++] = h;
+}
+
+static int
+route_batch_alive(const route_q *q)
+{
+    for (size_t i = 0; i < q->nholds; i++)
+        if (gw_hold_alive(q->holds[i]))
+            return 1;
+    return 0;
+}
+
+static void
 route_query_done(const sfa_survey_result *res, void *arg)
 {
     route_q *q = arg;
@@ -215,16 +262,18 @@ route_query_done(const sfa_survey_result *res, void *arg)
     json_t **results = NULL, *merged;
     size_t k = 0;
 
+    route_batch_unlink(q);
     if (res->status == -ETIMEDOUT)
         g->qst.query_timeouts++;
     if (res->expected > res->nanswers)
         g->qst.answers_missing += res->expected - res->nanswers;
     if (res->status == SFA_EBUS && res->nanswers == 0 && res->expected > 0) {
-        gw_hold_reply_error(q->hold, 503, "query failed: the bus is closing");
-        free(q);
+        for (size_t i = 0; i < q->nholds; i++)
+            gw_hold_reply_error(q->holds[i], 503, "query failed: the bus is closing");
+        route_batch_free(q);
         return;
     }
-    if (gw_hold_alive(q->hold)) {
+    if (route_batch_alive(q)) {
         results = sfa_xcalloc(res->nanswers ? res->nanswers : 1, sizeof *results);
         k = route_collect(g, res, op, results);
     }
@@ -236,35 +285,58 @@ route_query_done(const sfa_survey_result *res, void *arg)
     for (size_t i = 0; i < k; i++)
         json_decref(results[i]);
     free(results);
-    gw_hold_reply_json(q->hold, 200, merged);
-    free(q);
+    for (size_t i = 0; i < q->nholds; i++)
+        gw_hold_reply_json(q->holds[i], 200, json_incref(merged));
+    json_decref(merged);
+    route_batch_free(q);
 }
 
-/* Survey body (taken) on behalf of r; answers r later. */
+/* Answer r later with the result of body (taken): join an identical
+ * survey in flight, or start one. */
 static int
 route_scatter(gw_req *r, gw_ctx *g, route_q *proto, json_t *body)
 {
+    char *key = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
     route_q *q;
     int rc;
 
-    if (!g->sv) {
+    if (!g->sv || !key) {
         json_decref(body);
+        free(key);
         gw_reply_error(r, 503, "shutting down");
         return GW_DONE;
     }
-    q = sfa_xmalloc(sizeof *q);
-    *q = *proto;
-    q->g = g;
-    q->hold = gw_req_hold(r);
     g->qst.queries++;
+    for (q = g->batches; q; q = q->next) {
+        if (strcmp(q->key, key) == 0) {
+            g->qst.coalesced++;
+            route_batch_add(q, gw_req_hold(r));
+            json_decref(body);
+            free(key);
+            return GW_PENDING;
+        }
+    }
+    q = sfa_xcalloc(1, sizeof *q);
+    q->g = g;
+    q->key = key;
+    q->op = proto->op;
+    q->agg_sum = proto->agg_sum;
+    q->max_flows = proto->max_flows;
+    q->min_value = proto->min_value;
     rc = sfa_survey_start_json(g->sv, QUERY_SRC, body, (int)g->cfg->query_timeout_ms,
                                route_query_done, q);
     json_decref(body);
     if (rc != 0) {
         g->qst.busy++;
-        gw_hold_reply_error(q->hold, 503, "too many queries in flight");
-        free(q);
+        gw_reply_error(r, 503, "too many queries in flight");
+        route_batch_free(q);
+        return GW_DONE;
     }
+    route_batch_add(q, gw_req_hold(r));
+    q->next = g->batches;
+    if (g->batches)
+        g->batches->prev = q;
+    g->batches = q;
     return GW_PENDING;
 }
 

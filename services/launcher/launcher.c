@@ -35,6 +35,10 @@ const sfa_cfg_opt lch_config_opts[] = {
      "this executable"},
     {"log.level", SFA_CFG_STR, "INFO", offsetof(lch_config, log_level), 0, 0,
      "SEVERE, WARNING, INFO or FINE (passed on to every service)"},
+    {"sfa.aggregators", SFA_CFG_INT, "1", offsetof(lch_config, aggregators), 0, 64,
+     "sfa-aggregator instances to run (each reads a share of the agents)"},
+    {"sfa.events", SFA_CFG_BOOL, "yes", offsetof(lch_config, events), 0, 1,
+     "run sfa-events, which evaluates thresholds and keeps the event log"},
     SFA_CFG_END,
 };
 

@@ -19,8 +19,47 @@
 
 #include "launcher.h"
 
+static int
+services_aggregator_count(const lch_config *cfg)
+{
+    return (int)cfg->aggregators;
+}
+
+/* Each aggregator gets a distinct, stable member name, the launcher's name
+ * for the child (its bucket share follows the name, proto/CONTROL.md), and
+ * the gateway's control sockets. */
+static void
+services_aggregator_args(const lch_launcher *l, int instance, lch_argv *out)
+{
+    lch_argv_addf(out, "-Daggregator.id=aggregator-%d", instance);
+    lch_argv_addf(out, "-Dbus.collectors=ipc://%s/samples", l->rundir);
+    lch_argv_addf(out, "-Dbus.defs=ipc://%s/defs", l->rundir);
+    lch_argv_addf(out, "-Dbus.query=ipc://%s/query", l->rundir);
+}
+
+static int
+services_events_count(const lch_config *cfg)
+{
+    return cfg->events ? 1 : 0;
+}
+
+/* The events service listens for the aggregators' metrics.v1 and
+ * publishes events.v1; it reads thresholds from the gateway's defs.v1 and
+ * answers its surveys (proto/CONTROL.md, "Thresholds and events"). */
+static void
+services_events_args(const lch_launcher *l, int instance, lch_argv *out)
+{
+    (void)instance;
+    lch_argv_addf(out, "-Dbus.metrics=ipc://%s/metrics", l->rundir);
+    lch_argv_addf(out, "-Dbus.events=ipc://%s/events", l->rundir);
+    lch_argv_addf(out, "-Dbus.defs=ipc://%s/defs", l->rundir);
+    lch_argv_addf(out, "-Dbus.query=ipc://%s/query", l->rundir);
+}
+
 const lch_service lch_services[] = {
     {"collector", "sfa-collector", NULL, NULL},
+    {"aggregator", "sfa-aggregator", services_aggregator_count, services_aggregator_args},
+    {"events", "sfa-events", services_events_count, services_events_args},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -183,7 +183,8 @@ main(int argc, char **argv)
            (double)len / (double)(per_batch * SAMPLES), per_batch, SAMPLES, len);
     printf("decode: %.1f ns per flow sample (CPU time), %.2f M samples/s per core; wall %.1f ns\n",
            (double)(c1 - c0) * 1000.0 / (double)dec_samples,
-           (double)dec_samples / (double)(c1 - c0), (double)(t1 - t0) * 1000.0 / (double)dec_samples);
+           (double)dec_samples / (double)(c1 - c0),
+           (double)(t1 - t0) * 1000.0 / (double)dec_samples);
     free(buf);
     free(scratch);
     free(d);

@@ -24,8 +24,8 @@
 #endif
 
 typedef struct bench_set {
-    uint8_t *data;  /* all payloads back to back */
-    size_t *off;    /* start of each payload */
+    uint8_t *data; /* all payloads back to back */
+    size_t *off;   /* start of each payload */
     size_t *len;
     size_t n, cap, used, data_cap;
 } bench_set;
@@ -123,7 +123,8 @@ main(int argc, char **argv)
         files = defaults;
         nfiles = (int)(sizeof defaults / sizeof defaults[0]);
     }
-    printf("bench-decode: decode only, one core, per CPU second, sizeof(sfa_dgram) = %zu\n", sizeof *d);
+    printf("bench-decode: decode only, one core, per CPU second, sizeof(sfa_dgram) = %zu\n",
+           sizeof *d);
     for (int i = 0; i < nfiles; i++) {
         bench_set set = {0};
         if (bench_load(files[i], &set) || set.n == 0) {

@@ -44,10 +44,11 @@ wait_exit() {
 }
 
 # start LOG ARGS...: run sfa in the background with the fake bin dir.
+# Only the collector row runs unless a case asks for aggregators.
 start() {
     local log=$1
     shift
-    "$SFA" -Dsfa.bindir="$BIN" -Dsfa.rundir="$RUN" "$@" >"$log.out" 2>"$log" &
+    "$SFA" -Dsfa.aggregators=0 -Dsfa.events=no -Dsfa.bindir="$BIN" -Dsfa.rundir="$RUN" "$@" >"$log.out" 2>"$log" &
     pid=$!
 }
 
@@ -55,6 +56,7 @@ fake_pids() { sed -n 's/.*fake started pid \([0-9]*\).*/\1/p' "$1"; }
 
 mkdir -p "$BIN"
 ln -sf "$FAKE" "$BIN/sfa-collector"
+ln -sf "$FAKE" "$BIN/sfa-aggregator"
 
 # 1. Start, forward logs and arguments, stop on SIGTERM.
 log=$WORK/basic.log
@@ -145,6 +147,26 @@ ok $? "unknown property: exit 1 naming it"
 ok $? "--help lists the launcher's properties"
 [ ! -e "$RUN" ]
 ok $? "no runtime dir left behind"
+
+# 6. -Dsfa.aggregators=N runs N aggregators, each with its own member name
+# and the gateway's control sockets under the runtime dir.
+log=$WORK/aggs.log
+start "$log" -Dsfa.aggregators=3
+end=$((SECONDS + 10))
+while [ "$(grep -c 'fake args: ' "$log" 2>/dev/null)" -lt 4 ] && [ $SECONDS -le $end ]; do
+    sleep 0.05
+done
+[ "$(grep 'fake args: ' "$log" | grep -c -- '-Daggregator.id=aggregator-')" -eq 3 ]
+ok $? "sfa.aggregators=3 starts three aggregators"
+for i in 0 1 2; do
+    has "$log" "-Daggregator.id=aggregator-$i -Dbus.collectors=ipc://$RUN/samples -Dbus.defs=ipc://$RUN/defs -Dbus.query=ipc://$RUN/query"
+    ok $? "aggregator $i: its id and the bus addresses"
+done
+kill -TERM "$pid"
+wait_exit "$pid" 10
+ok $status "SIGTERM stops the collector and the aggregators: exit 0"
+[ "$(grep -c 'stopped (status 0)' "$log")" -eq 4 ]
+ok $? "all four children stopped"
 
 [ $failed -eq 0 ] && rm -rf "$WORK"
 echo "1..$n"

@@ -46,7 +46,18 @@ SFA_MUST_CHECK int sfa_bus_pub_open(sfa_bus **out, uv_loop_t *loop, const char *
 SFA_MUST_CHECK int sfa_bus_sub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf,
                                     sfa_bus_recv_cb cb, void *arg);
 
-/* Add another URL: a listener for a publisher, a dialer for a subscriber. */
+/* The reverse roles, for a many-to-one topic whose single consumer has the
+ * well-known address (metrics.v1: every aggregator dials the events
+ * service): a subscriber that listens on url, and a publisher that dials
+ * url (non-blocking, reconnecting like a subscriber's dialer; messages
+ * published while not connected are dropped as for any pub socket).
+ * Otherwise exactly as sfa_bus_sub_open / sfa_bus_pub_open. */
+SFA_MUST_CHECK int sfa_bus_sub_listen(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf,
+                                      sfa_bus_recv_cb cb, void *arg);
+SFA_MUST_CHECK int sfa_bus_pub_dial(sfa_bus **out, uv_loop_t *loop, const char *url, int sndbuf);
+
+/* Add another URL: a listener for a publisher, a dialer for a subscriber
+ * (reversed for sfa_bus_sub_listen / sfa_bus_pub_dial). */
 SFA_MUST_CHECK int sfa_bus_add_url(sfa_bus *bus, const char *url);
 
 /* Subscribe / unsubscribe to messages starting with prefix (len bytes). */

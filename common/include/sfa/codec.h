@@ -69,7 +69,8 @@ SFA_MUST_CHECK int sfa_batch_begin(sfa_batch *b, uint8_t *buf, size_t cap, const
                                    const char *src);
 
 /* Append one datagram map with only the samples of kind. If it does not
- * fit, the batch is left exactly as before and SFA_ELIMIT is returned. */
+ * fit, the batch is left exactly as before and SFA_ELIMIT is returned. A
+ * datagram with no sample of kind is not added: 0, count unchanged. */
 SFA_MUST_CHECK int sfa_batch_add(sfa_batch *b, const sfa_dgram *d, int kind);
 
 /* Patch seq, ts_ms and the count. Returns the message length. */
@@ -103,7 +104,11 @@ SFA_MUST_CHECK int sfa_codec_parse(const uint8_t *msg, size_t len, sfa_envelope 
 
 /* Decode each datagram of a sample message's body into *scratch and call
  * cb for it; stops early if cb returns nonzero (that value is returned).
- * Strings in scratch borrow the message. 0, or SFA_EFORMAT. */
+ * Strings in scratch borrow the message. Unknown keys and field names are
+ * skipped; U32S, ASPATH and ADAPTERS fields come back as SFA_T_STR text in
+ * scratch->arena (formats in proto/SCHEMA.md); what exceeds scratch's
+ * capacities is dropped and marks scratch->status SFA_ELIMIT.
+ * 0, or SFA_EFORMAT. */
 typedef int (*sfa_dgram_cb)(const sfa_dgram *d, void *arg);
 SFA_MUST_CHECK int sfa_codec_each_dgram(const sfa_envelope *env, sfa_dgram *scratch,
                                         sfa_dgram_cb cb, void *arg);

@@ -24,27 +24,26 @@
 void
 busdump_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: sfa-busdump [options] URL...\n"
-            "Subscribe to sfa bus publishers and print what they send: one JSON line\n"
-            "per message, or with --count the per-topic counts.\n"
-            "\n"
-            "  URL                  publisher to dial: ipc://path or tcp://host:port\n"
-            "  -u, --url URL        same as a URL argument (repeatable)\n"
-            "  -l, --lanes N        each URL is the base of N lanes (ipc://path.<i>,\n"
-            "                       tcp://host:<port+i>), as the collector publishes them\n"
-            "  -t, --topic PREFIX   subscribe to messages starting with PREFIX (repeatable;\n"
-            "                       e.g. flow.v1. for all flow buckets); default: everything\n"
-            "  -T, --exact TOPIC    subscribe to exactly TOPIC (its NUL included)\n"
-            "  -c, --count          print per-topic message/datagram/sample counts and\n"
-            "                       sequence gaps as one JSON line at exit\n"
-            "  -i, --interval S     with --count, also print the counts every S seconds\n"
-            "  -n, --max N          stop after N messages\n"
-            "  -w, --timeout S      stop after S seconds\n"
-            "  -r, --rcvbuf N       receive queue depth in messages (default 4096)\n"
-            "  -h, --help           this text\n"
-            "Exit status: 0 when stopped by --max, --timeout or a signal; 1 for a bad\n"
-            "command line; 2 when a bus cannot be opened.\n");
+    fprintf(out, "usage: sfa-busdump [options] URL...\n"
+                 "Subscribe to sfa bus publishers and print what they send: one JSON line\n"
+                 "per message, or with --count the per-topic counts.\n"
+                 "\n"
+                 "  URL                  publisher to dial: ipc://path or tcp://host:port\n"
+                 "  -u, --url URL        same as a URL argument (repeatable)\n"
+                 "  -l, --lanes N        each URL is the base of N lanes (ipc://path.<i>,\n"
+                 "                       tcp://host:<port+i>), as the collector publishes them\n"
+                 "  -t, --topic PREFIX   subscribe to messages starting with PREFIX (repeatable;\n"
+                 "                       e.g. flow.v1. for all flow buckets); default: everything\n"
+                 "  -T, --exact TOPIC    subscribe to exactly TOPIC (its NUL included)\n"
+                 "  -c, --count          print per-topic message/datagram/sample counts and\n"
+                 "                       sequence gaps as one JSON line at exit\n"
+                 "  -i, --interval S     with --count, also print the counts every S seconds\n"
+                 "  -n, --max N          stop after N messages\n"
+                 "  -w, --timeout S      stop after S seconds\n"
+                 "  -r, --rcvbuf N       receive queue depth in messages (default 4096)\n"
+                 "  -h, --help           this text\n"
+                 "Exit status: 0 when stopped by --max, --timeout or a signal; 1 for a bad\n"
+                 "command line; 2 when a bus cannot be opened.\n");
 }
 
 /* A non-negative number from text, or -1. */
@@ -91,11 +90,16 @@ int
 busdump_parse(busdump_opts *o, int argc, char **argv, FILE *out, FILE *err)
 {
     static const struct option longs[] = {
-        {"url", required_argument, NULL, 'u'},     {"lanes", required_argument, NULL, 'l'},
-        {"topic", required_argument, NULL, 't'},   {"exact", required_argument, NULL, 'T'},
-        {"count", no_argument, NULL, 'c'},         {"interval", required_argument, NULL, 'i'},
-        {"max", required_argument, NULL, 'n'},     {"timeout", required_argument, NULL, 'w'},
-        {"rcvbuf", required_argument, NULL, 'r'},  {"help", no_argument, NULL, 'h'},
+        {"url", required_argument, NULL, 'u'},
+        {"lanes", required_argument, NULL, 'l'},
+        {"topic", required_argument, NULL, 't'},
+        {"exact", required_argument, NULL, 'T'},
+        {"count", no_argument, NULL, 'c'},
+        {"interval", required_argument, NULL, 'i'},
+        {"max", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 'w'},
+        {"rcvbuf", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     double v;
@@ -173,12 +177,12 @@ struct busdump {
     FILE *out;
     int count;
     uint64_t max;
-    uint64_t msgs;        /* every message handled */
-    uint64_t unparsed;    /* messages without a readable topic/envelope */
-    busdump_topic *tab;   /* open addressing, power-of-two capacity */
+    uint64_t msgs;      /* every message handled */
+    uint64_t unparsed;  /* messages without a readable topic/envelope */
+    busdump_topic *tab; /* open addressing, power-of-two capacity */
     size_t cap, used;
     sfa_seqtrack *seq;
-    sfa_dgram *scratch;   /* decode target for counting (large: allocated once) */
+    sfa_dgram *scratch; /* decode target for counting (large: allocated once) */
 };
 
 busdump *

@@ -27,14 +27,14 @@ typedef struct busdump_prefix {
 typedef struct busdump_opts {
     const char *urls[BUSDUMP_MAX_URLS]; /* borrow argv */
     int nurls;
-    int lanes;                           /* each URL stands for this many lanes */
+    int lanes; /* each URL stands for this many lanes */
     busdump_prefix prefixes[BUSDUMP_MAX_PREFIXES];
-    int nprefixes;                       /* 0: everything */
-    int count;                           /* --count: counts instead of messages */
-    double interval;                     /* --interval seconds (count mode), 0: at exit only */
-    uint64_t max;                        /* --max messages, 0: no limit */
-    double timeout;                      /* --timeout seconds, 0: none */
-    int rcvbuf;                          /* receive queue depth, messages */
+    int nprefixes;   /* 0: everything */
+    int count;       /* --count: counts instead of messages */
+    double interval; /* --interval seconds (count mode), 0: at exit only */
+    uint64_t max;    /* --max messages, 0: no limit */
+    double timeout;  /* --timeout seconds, 0: none */
+    int rcvbuf;      /* receive queue depth, messages */
 } busdump_opts;
 
 /* Parse argv into o. Returns 0; SFA_EEXIT after printing --help to out;

@@ -187,14 +187,25 @@ test_samples(void)
     CHECK_EQ(json_array_size(srcs), 2, "two datagram sources");
     CHECK_STR(json_string_value(json_array_get(srcs, 0)), A, "first source");
     CHECK_STR(json_string_value(json_array_get(srcs, 1)), "198.51.100.1", "second source");
-    const char *names[] = {"sFlowDatagramSource", "firstSeen", "lastSeen", "uptime",
-                           "sFlowDatagramsReceived", "sFlowDatagramsLost",
-                           "sFlowDatagramsOutOfOrder", "sFlowDatagramsDuplicates",
-                           "sFlowFlowSamples", "sFlowFlowLostSamples", "sFlowFlowDrops",
-                           "sFlowFlowOutOfOrderSamples", "sFlowFlowDuplicateSamples",
-                           "sFlowFlowDatasources", "sFlowCounterSamples",
-                           "sFlowCounterLostSamples", "sFlowCounterOutOfOrderSamples",
-                           "sFlowCounterDuplicateSamples", "sFlowCounterDatasources"};
+    const char *names[] = {"sFlowDatagramSource",
+                           "firstSeen",
+                           "lastSeen",
+                           "uptime",
+                           "sFlowDatagramsReceived",
+                           "sFlowDatagramsLost",
+                           "sFlowDatagramsOutOfOrder",
+                           "sFlowDatagramsDuplicates",
+                           "sFlowFlowSamples",
+                           "sFlowFlowLostSamples",
+                           "sFlowFlowDrops",
+                           "sFlowFlowOutOfOrderSamples",
+                           "sFlowFlowDuplicateSamples",
+                           "sFlowFlowDatasources",
+                           "sFlowCounterSamples",
+                           "sFlowCounterLostSamples",
+                           "sFlowCounterOutOfOrderSamples",
+                           "sFlowCounterDuplicateSamples",
+                           "sFlowCounterDatasources"};
     int all = 1;
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!json_object_get(g, names[i]))

@@ -192,8 +192,8 @@ main(void)
     run_for(&loop, p, 100);
     CHECK_EQ(cnt, 7, "sflow.file.port 0 takes every UDP datagram once");
 
-    CHECK(col_pcap_open(&p, &loop, "/nonexistent/file.pcap", 6343, 1, 0, on_dgram, on_drain,
-                        &s) < 0,
+    CHECK(col_pcap_open(&p, &loop, "/nonexistent/file.pcap", 6343, 1, 0, on_dgram, on_drain, &s) <
+              0,
           "missing file is an error");
     CHECK_OK(uv_loop_close(&loop), "every handle closed");
     unlink(path);

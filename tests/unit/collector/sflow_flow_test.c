@@ -29,9 +29,9 @@ static const uint8_t ipa[4] = {10, 1, 2, 3}, ipb[4] = {10, 4, 5, 6};
 /* Ethernet/IPv4/TCP, 54 bytes, padded to 56 by XDR. */
 static const uint8_t pkt_tcp[54] = {
     0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x08, 0x00,
-    0x45, 0x00, 0x00, 0x28, 0x00, 0x00, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,
-    10, 1, 2, 3, 10, 4, 5, 6,
-    0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+    0x45, 0x00, 0x00, 0x28, 0x00, 0x00, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00, 10,   1,
+    2,    3,    10,   4,    5,    6,    0x04, 0xd2, 0x00, 0x50, 0,    0,    0,    1,
+    0,    0,    0,    0,    0x50, 0x02, 0xff, 0xff, 0,    0,    0,    0,
 };
 
 static void
@@ -958,8 +958,7 @@ test_each_record(void)
         const sfa_sample *s = &dg.samples[0];
         snprintf(what, sizeof what, "0:%u record tags in order", (unsigned)c->tag);
         CHECK(s->rec_count == 3 && dg.rec_tags[s->rec_first] == 1001 &&
-                  dg.rec_tags[s->rec_first + 1] == c->tag &&
-                  dg.rec_tags[s->rec_first + 2] == 1040,
+                  dg.rec_tags[s->rec_first + 1] == c->tag && dg.rec_tags[s->rec_first + 2] == 1040,
               what);
         snprintf(what, sizeof what, "0:%u counted as known", (unsigned)c->tag);
         CHECK(st.flow_records_unknown == 0 && st.records_malformed == 0, what);
@@ -1213,9 +1212,90 @@ test_discard_records(void)
     check_egress_queue(s);
 }
 
+/* Records of a sample body straight into col__flow_records() with the
+ * datagram's arrays nearly full. */
+static int
+records_near_cap(uint32_t nrecs, uint32_t nfields, uint32_t arena_used)
+{
+    sfa_rbuf rb;
+    sfa_sample s = {.tag = 1};
+
+    b.len = 0;
+    sb_u32(&b, 3);
+    size_t r = sb_open(&b, 1001);
+    body_switch(&b);
+    sb_close(&b, r);
+    r = sb_open(&b, 1);
+    body_header(&b);
+    sb_close(&b, r);
+    r = sb_open(&b, 3);
+    body_ipv4(&b);
+    sb_close(&b, r);
+    dg.nrecs = nrecs;
+    dg.nfields = nfields;
+    dg.arena_used = arena_used;
+    dg.status = 0;
+    s.rec_first = nrecs;
+    s.field_first = nfields;
+    sfa_rbuf_init(&rb, b.buf, b.len);
+    memset(&st, 0, sizeof st);
+    int rc = col__flow_records(&rb, &dg, &s, &st);
+    CHECK(s.rec_count == dg.nrecs - nrecs && s.field_count == dg.nfields - nfields,
+          "sample ranges match what was added");
+    CHECK(dg.nrecs <= SFA_DGRAM_MAX_RECORDS && dg.nfields <= SFA_DGRAM_MAX_FIELDS &&
+              dg.arena_used <= SFA_DGRAM_ARENA,
+          "never past a capacity");
+    return rc;
+}
+
+static void
+test_capacity(void)
+{
+    CHECK_OK(records_near_cap(0, 0, 0), "plenty of room");
+    CHECK_ERR(records_near_cap(SFA_DGRAM_MAX_RECORDS - 1, 0, 0), SFA_ELIMIT,
+              "record tags full -> ELIMIT");
+    CHECK_EQ(dg.nrecs, SFA_DGRAM_MAX_RECORDS, "the last slot was used");
+    CHECK_ERR(records_near_cap(0, SFA_DGRAM_MAX_FIELDS - 70, 0), SFA_ELIMIT,
+              "fields nearly full -> ELIMIT");
+    records_near_cap(0, 0, SFA_DGRAM_ARENA - 3);
+    CHECK_EQ(dg.status, SFA_ELIMIT, "arena full: stack string dropped, ELIMIT");
+    CHECK_EQ(dg.arena_used, SFA_DGRAM_ARENA - 3, "arena untouched");
+
+    /* Through the decoder: 400 headers with eight VLAN tags each make
+     * 46-byte stack strings, more than the arena holds; that ends the
+     * datagram as over capacity. */
+    uint8_t pkt[66] = {0};
+    for (int t = 0; t < 8; t++) {
+        pkt[12 + 4 * t] = 0x81;
+        pkt[16 + 4 * t] = 0x00;
+    }
+    pkt[44] = 0x08;
+    pkt[46] = 0x45;
+    sb_dgram(&b, 400);
+    for (int i = 0; i < 400; i++) {
+        size_t at = sb_flow_sample(&b);
+        sb_u32(&b, 1);
+        size_t r = sb_open(&b, 1);
+        sb_u32(&b, 1);
+        sb_u32(&b, 70);
+        sb_u32(&b, 4);
+        sb_opaque(&b, pkt, sizeof pkt);
+        sb_close(&b, r);
+        sb_close(&b, at);
+    }
+    memset(&st, 0, sizeof st);
+    CHECK_ERR(col_sflow_decode(b.buf, b.len, &dg, &st), SFA_ELIMIT, "arena exhausted");
+    CHECK_EQ(st.over_capacity, 1, "counted over capacity");
+    CHECK_EQ(st.parse_errors, 0, "not a parse error");
+    CHECK(dg.nsamples > 300 && dg.nsamples < 400, "samples up to the cap kept");
+    const sfa_field *f = sb_field(&dg, &dg.samples[0], SFA_F_STACK);
+    CHECK(f && f->n == 46, "eight tags in the stack string");
+}
+
 int
 main(void)
 {
+    test_capacity();
     test_each_record();
     test_unknown_records();
     test_sampled_structs();

@@ -326,9 +326,9 @@ test_raw_ip(void)
 
     pk.len = 0;
     ip6(60, 40);
-    put("\x33\x00\x00\x00\x00\x00\x00\x00", 8); /* dest opts -> AH */
+    put("\x33\x00\x00\x00\x00\x00\x00\x00", 8);                  /* dest opts -> AH */
     put("\x2c\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 12); /* AH (len 1: 12 bytes) */
-    put("\x06\x00\x03\x20\x00\x00\x00\x07", 8); /* fragment: offset 100 */
+    put("\x06\x00\x03\x20\x00\x00\x00\x07", 8);                  /* fragment: offset 100 */
     tcp(1, 2, 2);
     parse_pk(12);
     CHECK(stack_is("ip6"), "non-first IPv6 fragment: no L4");
@@ -348,8 +348,8 @@ test_raw_ip(void)
 static void
 test_arp(void)
 {
-    static const uint8_t arp[28] = {0, 1, 8, 0, 6, 4, 0, 1, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
-                                    192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 198, 51, 100, 2};
+    static const uint8_t arp[28] = {0,   1, 8, 0, 6, 4, 0, 1, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+                                    192, 0, 2, 1, 0, 0, 0, 0, 0,    0,    198,  51,   100,  2};
     pk.len = 0;
     eth(0x0806);
     put(arp, 28);

@@ -150,7 +150,8 @@ main(void)
     /* Bound to one address. */
     memset(&s, 0, sizeof s);
     s.loop = &loop;
-    CHECK_OK(col_udp_open(&u, &loop, "127.0.0.1", 0, 0, on_dgram, on_drain, &s), "open 127.0.0.1:0");
+    CHECK_OK(col_udp_open(&u, &loop, "127.0.0.1", 0, 0, on_dgram, on_drain, &s),
+             "open 127.0.0.1:0");
     port = col_udp_port(u);
     CHECK_EQ(send_n(AF_INET, port, 0, 5), 5, "sent 5");
     run_until(&loop, &s, 5);
