@@ -10,10 +10,21 @@
  * and values of an unexpected type are skipped, so publishers may add
  * fields and keys without breaking older readers (proto/SCHEMA.md).
  * List-valued fields (U32S, ASPATH, ADAPTERS) come back as text rendered
- * into scratch->arena. The field-name table is built once (pthread_once)
- * and only read afterwards; otherwise no globals. Thread-safe.
+ * into scratch->arena.
+ *
+ * This is every aggregator's per-sample path, so it is written for speed
+ * (tests/bench/bench_codec.c, bench_aggregator.c): a field name is found
+ * by hashing its msgpack bytes (header and name, zero padded to 32) as four
+ * words and comparing four words with the one candidate, with no loop over
+ * its characters; sample keys are one masked word compared by length; the
+ * common value forms (fixint, uint 8-64, fixstr, str8, bin8) are read
+ * inline and dispatched once by the field's type. Anything unusual falls
+ * back to the general cursor, which decides exactly as before. The
+ * field-name table is built once (pthread_once) and only read afterwards;
+ * otherwise no globals. Thread-safe.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -89,45 +100,174 @@ sfa_codec_parse(const uint8_t *msg, size_t len, sfa_envelope *env)
 
 /* ---- text helpers ---- */
 
-/* Dotted quad, strict as inet_pton: four decimal octets, no leading zeros. */
+/* Dotted quad, strict as inet_pton: four decimal octets of one to three
+ * digits, no leading zeros, nothing else. */
 static int
 read_ip4(const uint8_t *p, size_t n, uint8_t *out)
 {
-    size_t i = 0;
+    const uint8_t *end = p + n;
 
+    if (n < 7 || n > 15)
+        return -1;
     for (int octet = 0; octet < 4; octet++) {
-        unsigned v = 0, digits = 0;
-        if (octet) {
-            if (i >= n || p[i] != '.')
-                return -1;
-            i++;
-        }
-        while (i < n && p[i] >= '0' && p[i] <= '9' && digits < 4) {
-            v = v * 10 + (unsigned)(p[i] - '0');
-            digits++;
-            i++;
-        }
-        if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && p[i - digits] == '0'))
+        const uint8_t *start = p;
+        unsigned v = 0;
+        if (octet && (p == end || *p++ != '.'))
+            return -1;
+        start = p;
+        while (p < end && (unsigned)(*p - '0') < 10 && p - start < 3)
+            v = v * 10 + (unsigned)(*p++ - '0');
+        if (p == start || v > 255 || (p - start > 1 && *start == '0'))
             return -1;
         out[octet] = (uint8_t)v;
     }
-    return i == n ? 0 : -1;
+    return p == end ? 0 : -1;
 }
 
-/* Address text to binary. Empty text is family 0 (unknown) when allowed. */
+/* Eight bytes at a time (SWAR): flags are 0x80 in each byte that has the
+ * property, exactly (no borrow between bytes), for bytes in any order. */
+#define READ_ONES 0x0101010101010101ull
+#define READ_LOW7 0x7f7f7f7f7f7f7f7full
+
+/* Flags of the bytes of x equal to c. */
+static inline uint64_t
+read_swar_eq(uint64_t x, uint8_t c)
+{
+    uint64_t y = x ^ (READ_ONES * c);
+    return ~(((y & READ_LOW7) + READ_LOW7) | y | READ_LOW7);
+}
+
+/* Flags of the bytes of x that are not ASCII digits. */
+static inline uint64_t
+read_swar_nondigit(uint64_t x)
+{
+    uint64_t z = x ^ (READ_ONES * '0'); /* a digit becomes 0..9 */
+    return (((z & READ_LOW7) + READ_ONES * (0x80 - 10)) | z) & (READ_ONES << 7);
+}
+
+/* Flags to bits: byte i of x (little-endian order) to bit i. */
+static inline unsigned
+read_swar_bits(uint64_t flags)
+{
+    return (unsigned)(((flags >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+/* Flags of the bytes of x at least k (bytes with the top bit clear). */
+static inline uint64_t
+read_swar_ge(uint64_t x, uint8_t k)
+{
+    return ((x & READ_LOW7) + READ_ONES * (uint8_t)(0x80 - k)) & (READ_ONES << 7);
+}
+
+/* Eight hexadecimal digits (either case) in x to their values, one a byte;
+ * flags in *bad the bytes that are not hexadecimal digits. */
+static inline uint64_t
+read_swar_hex(uint64_t x, uint64_t *bad)
+{
+    uint64_t lower = x | (READ_ONES * 0x20); /* digits keep their value */
+    uint64_t letter = read_swar_ge(lower, 'a') & ~read_swar_ge(lower, 'f' + 1);
+
+    *bad |= (read_swar_nondigit(x) & ~letter) | (x & (READ_ONES << 7));
+    /* '0'-'9' are 0x30-0x39; 'A'-'F' and 'a'-'f' have bit 6 set: + 9 */
+    return (x & (READ_ONES * 0x0f)) + ((x >> 6) & READ_ONES) * 9;
+}
+
+/* Digit values two a byte, pairs to bytes: byte 2j of the result is
+ * digit 2j * 16 + digit 2j + 1. */
+static inline uint64_t
+read_swar_pairs(uint64_t v)
+{
+    return ((v << 4) | (v >> 8)) & 0x00ff00ff00ff00ffull;
+}
+
+/* read_mac with 16 bytes readable at p, eight digits at a time. */
+static inline __attribute__((always_inline)) int
+read_mac_wide(const uint8_t *p, uint8_t *out)
+{
+    uint64_t lo, hi, bad = 0;
+
+    memcpy(&lo, p, 8);
+    memcpy(&hi, p + 8, 8);
+    lo = read_swar_pairs(read_swar_hex(le64toh(lo), &bad));
+    /* Only digits 8 to 11 are in hi: the rest is made '0' */
+    hi = read_swar_pairs(read_swar_hex((le64toh(hi) & 0xffffffffull) | 0x3030303000000000ull, &bad));
+    if (bad)
+        return -1;
+    for (int i = 0; i < 4; i++)
+        out[i] = (uint8_t)(lo >> 16 * i);
+    out[4] = (uint8_t)hi;
+    out[5] = (uint8_t)(hi >> 16);
+    return 0;
+}
+
+/* One octet of 1 to 3 digits at q (3 bytes readable) whose length is len,
+ * already known to be digits: its value, flagging in *bad a wrong length,
+ * a value over 255 or a leading zero. No branch. */
+static inline unsigned
+read_octet(const uint8_t *q, unsigned len, unsigned *bad)
+{
+    unsigned a = q[0] - (unsigned)'0', b = q[1] - (unsigned)'0', c = q[2] - (unsigned)'0';
+    unsigned v2 = a * 10 + b, v3 = v2 * 10 + c;
+    unsigned v = len == 1 ? a : len == 2 ? v2 : v3;
+
+    *bad |= (len - 1 > 2) | (v > 255) | ((len > 1) & (a == 0));
+    return v;
+}
+
+/* read_ip4 for text with at least 24 bytes readable at p: the dots and the
+ * non-digits are found with a few word operations, then the octets are
+ * read with no branch on their lengths, so random addresses cost no
+ * mispredictions. */
+static inline __attribute__((always_inline)) int
+read_ip4_wide(const uint8_t *p, size_t n, uint8_t *out)
+{
+    uint64_t lo, hi;
+    unsigned dots, other, live, d1, d2, d3, bad = 0;
+
+    if (n < 7 || n > 15)
+        return -1;
+    memcpy(&lo, p, 8);
+    memcpy(&hi, p + 8, 8);
+    lo = le64toh(lo);
+    hi = le64toh(hi);
+    live = (1u << n) - 1;
+    dots = (read_swar_bits(read_swar_eq(lo, '.')) | read_swar_bits(read_swar_eq(hi, '.')) << 8);
+    other = read_swar_bits(read_swar_nondigit(lo)) | read_swar_bits(read_swar_nondigit(hi)) << 8;
+    dots &= live;
+    if ((other & live) != dots)
+        return -1; /* something other than digits and dots */
+    /* The first three dots (bit 16 stands in for a missing one, which
+     * makes an octet too long), and no fourth. */
+    d1 = (unsigned)__builtin_ctz(dots | 0x10000);
+    dots &= dots - 1;
+    d2 = (unsigned)__builtin_ctz(dots | 0x10000);
+    dots &= dots - 1;
+    d3 = (unsigned)__builtin_ctz(dots | 0x10000);
+    dots &= dots - 1;
+    out[0] = (uint8_t)read_octet(p, d1, &bad);
+    out[1] = (uint8_t)read_octet(p + d1 + 1, d2 - d1 - 1, &bad);
+    out[2] = (uint8_t)read_octet(p + d2 + 1, d3 - d2 - 1, &bad);
+    out[3] = (uint8_t)read_octet(p + d3 + 1, (unsigned)n - d3 - 1, &bad);
+    return bad || dots ? -1 : 0;
+}
+
+/* Address text (p, n) to binary; room is how many bytes are readable at p
+ * (at least n). Empty text is family 0 (unknown) when allowed. Only text
+ * with a colon can be IPv6, so only that reaches inet_pton. */
 static int
-read_addr(const uint8_t *p, size_t n, int allow_empty, sfa_addr *out)
+read_addr(const uint8_t *p, size_t n, size_t room, int allow_empty, sfa_addr *out)
 {
     char tmp[64];
 
     memset(out, 0, sizeof *out);
     if (n == 0)
         return allow_empty ? 0 : -1;
-    if (read_ip4(p, n, out->a) == 0) {
+    if ((room >= 24 ? read_ip4_wide(p, n, out->a) : read_ip4(p, n, out->a)) == 0) {
         out->family = 4;
         return 0;
     }
-    if (n >= sizeof tmp || memchr(p, 0, n))
+    memset(out->a, 0, sizeof out->a);
+    if (n >= sizeof tmp || !memchr(p, ':', n) || memchr(p, 0, n))
         return -1;
     memcpy(tmp, p, n);
     tmp[n] = '\0';
@@ -137,30 +277,29 @@ read_addr(const uint8_t *p, size_t n, int allow_empty, sfa_addr *out)
     return 0;
 }
 
-static int
-read_hexdigit(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
+/* Hexadecimal digit values with bit 4 set; 0 for every other byte. */
+static const uint8_t read_hex[256] = {
+    ['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14, ['5'] = 0x15,
+    ['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19, ['A'] = 0x1a, ['B'] = 0x1b,
+    ['C'] = 0x1c, ['D'] = 0x1d, ['E'] = 0x1e, ['F'] = 0x1f, ['a'] = 0x1a, ['b'] = 0x1b,
+    ['c'] = 0x1c, ['d'] = 0x1d, ['e'] = 0x1e, ['f'] = 0x1f,
+};
 
+/* Twelve hexadecimal digits (either case) to six bytes; out is written
+ * even when the text is rejected. */
 static int
 read_mac(const uint8_t *p, size_t n, uint8_t *out)
 {
+    unsigned all = 0x10;
+
     if (n != 12)
         return -1;
     for (int i = 0; i < 6; i++) {
-        int hi = read_hexdigit(p[2 * i]), lo = read_hexdigit(p[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
+        unsigned hi = read_hex[p[2 * i]], lo = read_hex[p[2 * i + 1]];
+        all &= hi & lo;
+        out[i] = (uint8_t)(hi << 4 | (lo & 0x0f));
     }
-    return 0;
+    return all ? 0 : -1;
 }
 
 /* Text built in the datagram's arena; committed only if all of it fits. */
@@ -338,20 +477,157 @@ read_list_text(sfa__mp *m, unsigned id, int type, uint32_t n, read_text *t)
     return rc;
 }
 
-/* ---- field names ----
- * Names from fields.def in an open-addressing hash table built once on
- * first use; a lookup hashes the key's bytes (no NUL needed) and compares
- * the one candidate it finds. sfa_field_lookup would do too, but its binary
- * search of strncmp calls is the bulk of a reader's time. */
+/* ---- fast value forms ----
+ * Inline readers for the forms a collector writes on every sample. Each
+ * takes its form only when the whole value is there, and otherwise leaves
+ * the cursor alone for the general reader (sfa__mp_read, sfa__mp_skip) to
+ * decide, so truncations and odd forms are judged in one place. Callers
+ * only use them while the cursor has no error. */
 
-static const char *const read_names[SFA_F__COUNT] = {
-#define SFA_FIELD(id, name, type, doc) [SFA_F_##id] = name,
+/* Total length of an unsigned integer value by its first byte: 1 for a
+ * positive fixint, 2, 3, 5, 9 for uint 8, 16, 32, 64; 0 for other forms. */
+static const uint8_t read_uint_len[256] = {
+    [0x00 ... 0x7f] = 1, [0xcc] = 2, [0xcd] = 3, [0xce] = 5, [0xcf] = 9,
+};
+
+/* The unsigned integer at v whose read_uint_len is len (1..9), with nine
+ * bytes readable at v: one load and a shift, no branch on the width. */
+static inline uint64_t
+read_uint_at(const uint8_t *v, unsigned len)
+{
+    uint64_t raw;
+
+    memcpy(&raw, v + 1, sizeof raw);
+    raw = be64toh(raw) >> ((72 - 8 * len) & 63);
+    return len == 1 ? *v : raw;
+}
+
+/* A positive fixint or uint 8/16/32/64: 1 with *out, else 0. */
+static inline int
+read_fast_uint(sfa__mp *m, uint64_t *out)
+{
+    const uint8_t *p = m->p;
+    unsigned len;
+
+    if ((size_t)(m->end - p) < 9 || !(len = read_uint_len[*p]))
+        return 0;
+    *out = read_uint_at(p, len);
+    m->p = p + len;
+    return 1;
+}
+
+/* sfa__mp_expect for a map or an array, with fixmap/fixarray and
+ * map16/array16 inline; *n is the count. */
+static inline int
+read_container(sfa__mp *m, int kind, uint32_t *n)
+{
+    const uint8_t *p = m->p;
+    size_t left = (size_t)(m->end - p), hdr = 1;
+    uint32_t count;
+    sfa__mpv v;
+
+    if (left >= 3 && (*p & 0xf0) == (kind == SFA__MP_MAP ? 0x80 : 0x90)) {
+        count = *p & 0x0f;
+    } else if (left >= 3 && *p == (kind == SFA__MP_MAP ? 0xde : 0xdc)) {
+        count = (uint32_t)p[1] << 8 | p[2];
+        hdr = 3;
+    } else {
+        goto general;
+    }
+    /* Every element takes at least one byte (as sfa__mp_container). */
+    if ((kind == SFA__MP_MAP ? 2 * (size_t)count : count) > left - hdr)
+        goto general;
+    m->p = p + hdr;
+    *n = count;
+    return 0;
+general:
+    if (sfa__mp_expect(m, &v, kind))
+        return m->err;
+    *n = v.n;
+    return 0;
+}
+
+/* sfa__mp_uint with the fast forms first. */
+static inline int
+read_uint(sfa__mp *m, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+
+    if (!read_fast_uint(m, &v))
+        return sfa__mp_uint(m, max, out);
+    if (v > max)
+        return sfa__mp_fail(m, SFA_EFORMAT);
+    *out = v;
+    return 0;
+}
+
+/* sfa__mp_read with uint 8-64, str8 and bin8 inline as well. */
+static inline int
+read_val(sfa__mp *m, sfa__mpv *x)
+{
+    const uint8_t *p = m->p;
+
+    if ((size_t)(m->end - p) >= 2 && (*p == 0xc4 || *p == 0xd9)) {
+        if (p[1] <= (size_t)(m->end - p) - 2) {
+            x->kind = *p == 0xc4 ? SFA__MP_BIN : SFA__MP_STR;
+            x->n = p[1];
+            x->p = p + 2;
+            m->p = p + 2 + p[1];
+            return 0;
+        }
+    } else if (read_fast_uint(m, &x->v.u)) {
+        x->kind = SFA__MP_UINT;
+        return 0;
+    }
+    return sfa__mp_read(m, x);
+}
+
+/* sfa__mp_skip with the one-byte forms and fixstr inline. */
+static inline int
+read_skip(sfa__mp *m)
+{
+    const uint8_t *p = m->p;
+
+    if (p < m->end) {
+        uint8_t t = *p;
+        if (t < 0x80 || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+            m->p = p + 1;
+            return 0;
+        }
+        if ((t & 0xe0) == 0xa0 && (size_t)(t & 0x1f) < (size_t)(m->end - p)) {
+            m->p = p + 1 + (t & 0x1f);
+            return 0;
+        }
+    }
+    return sfa__mp_skip(m);
+}
+
+/* ---- field names ----
+ * Each name of fields.def as its msgpack encoding (fixstr byte, name, zero
+ * padding to 32 bytes), as the collector writes it. A key is loaded the
+ * same way - 32 bytes from its fixstr byte, masked to its length - so
+ * finding it is a hash of four words into an open-addressing table built
+ * once, then a four-word compare with the one candidate found. */
+
+typedef struct read_name {
+    uint8_t hdr;
+    char name[31];
+} read_name;
+
+#define SFA_FIELD(id, name, type, doc)                                                             \
+    _Static_assert(sizeof(name) >= 2 && sizeof(name) <= 32, "field name length: " name);
+#include <sfa/fields.def>
+#undef SFA_FIELD
+
+static const read_name read_names[SFA_F__COUNT] __attribute__((aligned(32))) = {
+#define SFA_FIELD(id, name, type, doc) [SFA_F_##id] = {0xa0 | (sizeof(name) - 1), name},
 #include <sfa/fields.def>
 #undef SFA_FIELD
 };
 
-static const uint8_t read_name_len[SFA_F__COUNT] = {
-#define SFA_FIELD(id, name, type, doc) [SFA_F_##id] = sizeof(name) - 1,
+/* Length of each name's msgpack form (fixstr byte and name). */
+static const uint8_t read_klen[SFA_F__COUNT] = {
+#define SFA_FIELD(id, name, type, doc) [SFA_F_##id] = sizeof(name),
 #include <sfa/fields.def>
 #undef SFA_FIELD
 };
@@ -365,80 +641,103 @@ static const uint8_t read_types[SFA_F__COUNT] = {
 #define READ_SLOTS 4096 /* power of two, at least 4x the field count */
 _Static_assert(SFA_F__COUNT * 4 <= READ_SLOTS, "grow READ_SLOTS with fields.def");
 
-static uint16_t read_slots[READ_SLOTS]; /* id + 1; 0 is empty */
-static pthread_once_t read_slots_once = PTHREAD_ONCE_INIT;
+static uint16_t read_slots[READ_SLOTS];  /* id + 1; 0 is empty */
+static uint64_t read_masks[33][4];       /* [k]: keeps the first k bytes of 32 */
+static pthread_once_t read_once = PTHREAD_ONCE_INIT;
 
 static inline uint32_t
-read_key_hash(const uint8_t *p, size_t n)
+read_key_hash(const uint64_t w[4])
 {
-    uint64_t a = 0, b = 0;
-
-    if (n >= 8) {
-        memcpy(&a, p, 8);
-        memcpy(&b, p + n - 8, 8);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            a |= (uint64_t)p[i] << (8 * i);
-    }
-    uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + n) * 0xc2b2ae3d27d4eb4full;
-    return (uint32_t)(h >> 32 ^ h);
+    uint64_t h = (w[0] ^ w[2] >> 7) * 0x9e3779b97f4a7c15ull ^ (w[1] + w[3]) * 0xc2b2ae3d27d4eb4full;
+    return (uint32_t)(h >> 40);
 }
 
 static void
-read_slots_build(void)
+read_once_build(void)
 {
+    for (unsigned k = 0; k <= 32; k++) {
+        uint8_t bytes[32];
+        for (unsigned i = 0; i < 32; i++)
+            bytes[i] = i < k ? 0xff : 0;
+        memcpy(read_masks[k], bytes, sizeof bytes);
+    }
     for (unsigned id = 0; id < SFA_F__COUNT; id++) {
-        uint32_t i = read_key_hash((const uint8_t *)read_names[id], read_name_len[id]);
+        uint64_t w[4];
+        memcpy(w, &read_names[id], sizeof w);
+        uint32_t i = read_key_hash(w);
         while (read_slots[i & (READ_SLOTS - 1)])
             i++;
         read_slots[i & (READ_SLOTS - 1)] = (uint16_t)(id + 1);
     }
 }
 
-/* Equality of n key bytes with a name of the same length, eight bytes at a
- * time (the last chunk overlaps), without a library call. */
+/* Field id of a key in padded form, or -1. */
 static inline int
-read_name_eq(const uint8_t *p, const char *name, size_t n)
+read_name_find(const uint64_t w[4])
 {
-    uint64_t a, b;
-
-    if (n < 8) {
-        for (size_t i = 0; i < n; i++) {
-            if (p[i] != (uint8_t)name[i])
-                return 0;
-        }
-        return 1;
-    }
-    for (size_t i = 0; i + 8 < n; i += 8) {
-        memcpy(&a, p + i, 8);
-        memcpy(&b, name + i, 8);
-        if (a != b)
-            return 0;
-    }
-    memcpy(&a, p + n - 8, 8);
-    memcpy(&b, name + n - 8, 8);
-    return a == b;
-}
-
-/* Field id of the name (p, n), or -1. The table must be built (each_dgram
- * does it once per call). */
-static int
-read_field_id(const uint8_t *p, size_t n)
-{
-    for (uint32_t i = read_key_hash(p, n);; i++) {
+    for (uint32_t i = read_key_hash(w);; i++) {
         unsigned slot = read_slots[i & (READ_SLOTS - 1)];
+        uint64_t e[4];
         if (!slot)
             return -1;
-        if (read_name_len[slot - 1] == n && read_name_eq(p, read_names[slot - 1], n))
+        memcpy(e, &read_names[slot - 1], sizeof e);
+        if (((e[0] ^ w[0]) | (e[1] ^ w[1]) | (e[2] ^ w[2]) | (e[3] ^ w[3])) == 0)
             return (int)slot - 1;
     }
+}
+
+/* The key of a "fields" pair in any form: *id is its field id, or -1 for a
+ * name we do not know or a key that is not a str (skipped whole). */
+static int
+read_field_key_slow(sfa__mp *m, int *id)
+{
+    const uint8_t *at = m->p;
+    uint8_t padded[32] = {0};
+    uint64_t w[4];
+    sfa__mpv k;
+
+    *id = -1;
+    if (sfa__mp_read(m, &k))
+        return m->err;
+    if (k.kind == SFA__MP_ARRAY || k.kind == SFA__MP_MAP) {
+        m->p = at;
+        return sfa__mp_skip(m);
+    }
+    if (k.kind != SFA__MP_STR || k.n == 0 || k.n > 31)
+        return 0;
+    padded[0] = (uint8_t)(0xa0 | k.n);
+    memcpy(padded + 1, k.p, k.n);
+    memcpy(w, padded, sizeof w);
+    *id = read_name_find(w);
+    return 0;
+}
+
+/* The same, inline for a fixstr key with 32 bytes left to load; *guess
+ * learns the id found. */
+static inline int
+read_field_key(sfa__mp *m, int *id, uint16_t *guess)
+{
+    const uint8_t *p = m->p;
+    uint64_t w[4];
+
+    if ((size_t)(m->end - p) < 32 || (*p & 0xe0) != 0xa0)
+        return read_field_key_slow(m, id);
+    unsigned k = 1 + (*p & 0x1f);
+    memcpy(w, p, sizeof w);
+    for (int i = 0; i < 4; i++)
+        w[i] &= read_masks[k][i];
+    m->p = p + k;
+    *id = read_name_find(w);
+    if (*id >= 0)
+        *guess = (uint16_t)*id;
+    return 0;
 }
 
 /* ---- fields ---- */
 
 /* Fill f from value x of a field whose table type is type. Returns 1 when
  * stored, 0 when the value does not fit the type (skipped). */
-static int
+static inline int
 read_scalar(const sfa__mpv *x, int type, sfa_field *f)
 {
     switch (type) {
@@ -463,7 +762,7 @@ read_scalar(const sfa__mpv *x, int type, sfa_field *f)
     case SFA_T_IP4:
     case SFA_T_IP6: {
         sfa_addr a;
-        if (x->kind != SFA__MP_STR || read_addr(x->p, x->n, 0, &a))
+        if (x->kind != SFA__MP_STR || read_addr(x->p, x->n, x->n, 0, &a))
             return 0;
         f->type = a.family == 4 ? SFA_T_IP4 : SFA_T_IP6;
         memcpy(f->v.a, a.a, sizeof f->v.a);
@@ -471,7 +770,6 @@ read_scalar(const sfa__mpv *x, int type, sfa_field *f)
     }
     case SFA_T_MAC:
         f->type = SFA_T_MAC;
-        memset(f->v.a, 0, sizeof f->v.a);
         return x->kind == SFA__MP_STR && read_mac(x->p, x->n, f->v.a) == 0;
     case SFA_T_STR:
     case SFA_T_BIN:
@@ -484,51 +782,58 @@ read_scalar(const sfa__mpv *x, int type, sfa_field *f)
     }
 }
 
-/* Read one "fields" entry whose key is k into d (if known and it fits). */
+/* A list-valued field (U32S, ASPATH, ADAPTERS) whose value x was read:
+ * 1 when rendered into the arena, 0 when its shape is unexpected or it
+ * does not fit (the caller skips it), or a negative reader error. */
 static int
-read_field(sfa__mp *m, sfa_dgram *d, const sfa__mpv *k, int *limited)
+read_field_list(sfa__mp *m, sfa_dgram *d, sfa_field *f, const sfa__mpv *x, int *limited)
+{
+    read_text t = {d, d->arena_used, 0, 0};
+    int rc;
+
+    if (x->kind != SFA__MP_ARRAY)
+        return 0;
+    rc = read_list_text(m, f->id, read_types[f->id], x->n, &t);
+    if (rc < 0)
+        return rc;
+    if (rc > 0 || t.over) {
+        *limited |= t.over;
+        return 0;
+    }
+    f->type = SFA_T_STR;
+    f->v.p = d->arena + t.start;
+    f->n = (uint32_t)t.len;
+    d->arena_used += (uint32_t)t.len;
+    return 1;
+}
+
+/* Read the value of a "fields" pair whose name is field id into d (if it
+ * fits its type and d's capacity; otherwise it is skipped). */
+static int
+read_field(sfa__mp *m, sfa_dgram *d, unsigned id, int *limited)
 {
     const uint8_t *at = m->p;
+    int type = read_types[id], rc;
     sfa__mpv x;
-    int id = -1, type, rc;
 
-    if (k->kind == SFA__MP_STR && k->n > 0 && k->n < 32)
-        id = read_field_id(k->p, k->n);
-    if (id < 0)
-        return sfa__mp_skip(m); /* a field this reader does not know */
     if (d->nfields >= SFA_DGRAM_MAX_FIELDS) {
         *limited = 1;
         return sfa__mp_skip(m);
     }
     sfa_field *f = &d->fields[d->nfields];
-    memset(f, 0, sizeof *f);
-    f->id = (uint16_t)id;
-    type = read_types[id];
-    if (sfa__mp_read(m, &x))
+    *f = (sfa_field){.id = (uint16_t)id};
+    if (read_val(m, &x))
         return m->err;
-    if (type == SFA_T_U32S || type == SFA_T_ASPATH || type == SFA_T_ADAPTERS) {
-        read_text t = {d, d->arena_used, 0, 0};
-        if (x.kind != SFA__MP_ARRAY)
-            goto skip;
-        rc = read_list_text(m, (unsigned)id, type, x.n, &t);
-        if (rc < 0)
-            return rc;
-        if (rc > 0 || t.over) {
-            *limited |= t.over;
-            goto skip;
-        }
-        f->type = SFA_T_STR;
-        f->v.p = d->arena + t.start;
-        f->n = (uint32_t)t.len;
-        d->arena_used += (uint32_t)t.len;
+    if (type == SFA_T_U32S || type == SFA_T_ASPATH || type == SFA_T_ADAPTERS)
+        rc = read_field_list(m, d, f, &x, limited);
+    else
+        rc = read_scalar(&x, type, f);
+    if (rc > 0) {
         d->nfields++;
         return 0;
     }
-    if (read_scalar(&x, type, f)) {
-        d->nfields++;
-        return 0;
-    }
-skip:
+    if (rc < 0)
+        return rc;
     /* Unexpected shape: rewind to the value and skip it whole; the skip
      * re-checks the bytes, so real malformation still fails here. */
     m->p = at;
@@ -538,100 +843,139 @@ skip:
 
 /* ---- samples and datagrams ---- */
 
-/* Keys of a sample map. The switch on length lets each memcmp compile to
- * one or two integer compares. */
+/* Keys of a sample map, in the order a collector writes them. */
+#define READ_SKEYS(X)                                                                              \
+    X(TAG, "tag")                                                                                  \
+    X(KIND, "kind")                                                                                \
+    X(EXPANDED, "expanded")                                                                        \
+    X(SEQ, "seq")                                                                                  \
+    X(DS_CLASS, "ds_class")                                                                        \
+    X(DS_INDEX, "ds_index")                                                                        \
+    X(DS, "ds")                                                                                    \
+    X(RATE, "rate")                                                                                \
+    X(POOL, "pool")                                                                                \
+    X(DROPS, "drops")                                                                              \
+    X(IN_FMT, "in_fmt")                                                                            \
+    X(IN, "in")                                                                                    \
+    X(OUT_FMT, "out_fmt")                                                                          \
+    X(OUT, "out")                                                                                  \
+    X(REASON, "reason")                                                                            \
+    X(STATUS, "status")                                                                            \
+    X(RECORDS, "records")                                                                          \
+    X(FIELDS, "fields")
+
 enum read_skey {
-    RK_OTHER,
-    RK_TAG,
-    RK_SEQ,
-    RK_DS_CLASS,
-    RK_DS_INDEX,
-    RK_RATE,
-    RK_POOL,
-    RK_DROPS,
-    RK_IN_FMT,
-    RK_IN,
-    RK_OUT_FMT,
-    RK_OUT,
-    RK_REASON,
-    RK_STATUS,
-    RK_RECORDS,
-    RK_FIELDS,
+    RK_OTHER, /* a key we do not know */
+#define READ_SKEY_ENUM(id, text) RK_##id,
+    READ_SKEYS(READ_SKEY_ENUM)
+#undef READ_SKEY_ENUM
+    RK__COUNT
 };
 
-#define READ_IS(k, lit) (memcmp((k)->p, lit, sizeof(lit) - 1) == 0)
+/* Sample keys in msgpack form padded to 16 bytes, as field names above
+ * (RK_OTHER's entry is never compared). */
+typedef struct read_skey_text {
+    uint8_t hdr;
+    char name[15];
+} read_skey_text;
 
+static const read_skey_text read_skeys[RK__COUNT] __attribute__((aligned(16))) = {
+#define READ_SKEY_TEXT(id, text) [RK_##id] = {0xa0 | (sizeof(text) - 1), text},
+    READ_SKEYS(READ_SKEY_TEXT)
+#undef READ_SKEY_TEXT
+};
+
+/* Length of each key's msgpack form. */
+static const uint8_t read_skey_klen[RK__COUNT] = {
+    [RK_OTHER] = 1,
+#define READ_SKEY_KLEN(id, text) [RK_##id] = sizeof(text),
+    READ_SKEYS(READ_SKEY_KLEN)
+#undef READ_SKEY_KLEN
+};
+
+/* Keys guessed by position (read_field_key): what the previous sample of
+ * this message had at each position of its map and of its "fields". */
+#define READ_PRED 128
+
+typedef struct read_guess {
+    uint16_t field[READ_PRED + 1]; /* field id; the last is shared by the rest */
+    uint8_t skey[READ_PRED + 1];   /* enum read_skey, likewise */
+} read_guess;
+
+/* Whether the bytes at p (32 readable) are the key of entry e (msgpack
+ * form, klen bytes, zero padded). The mask comes from the guessed entry's
+ * own length, so it does not wait for the key's bytes; the header byte
+ * is part of the compare, which makes equal lengths part of the match. */
+static inline int
+read_key_is(const uint8_t *p, const void *e, unsigned klen)
+{
+    uint64_t w[4], x[4];
+
+    memcpy(w, p, 8);
+    memcpy(x, e, 8);
+    if (klen <= 8)
+        return ((w[0] ^ x[0]) & read_masks[klen][0]) == 0;
+    memcpy(w + 1, p + 8, 8);
+    memcpy(x + 1, (const uint8_t *)e + 8, 8);
+    if (klen <= 16)
+        return ((w[0] ^ x[0]) | ((w[1] ^ x[1]) & read_masks[klen][1])) == 0;
+    memcpy(w + 2, p + 16, 16);
+    memcpy(x + 2, (const uint8_t *)e + 16, 16);
+    return ((w[0] ^ x[0]) | (w[1] ^ x[1]) | ((w[2] ^ x[2]) & read_masks[klen][2]) |
+            ((w[3] ^ x[3]) & read_masks[klen][3])) == 0;
+}
+
+/* The sample key at m->p in any form: its enum read_skey (RK_OTHER when
+ * unknown), the cursor past it; *guess learns it for the next sample. */
 static int
-read_sample_key(const sfa__mpv *k)
+read_sample_key(sfa__mp *m, uint8_t *guess, int *key)
 {
-    switch (k->n) {
-    case 2:
-        return READ_IS(k, "in") ? RK_IN : RK_OTHER;
-    case 3:
-        return READ_IS(k, "tag")   ? RK_TAG
-               : READ_IS(k, "seq") ? RK_SEQ
-               : READ_IS(k, "out") ? RK_OUT
-                                   : RK_OTHER;
-    case 4:
-        return READ_IS(k, "rate") ? RK_RATE : READ_IS(k, "pool") ? RK_POOL : RK_OTHER;
-    case 5:
-        return READ_IS(k, "drops") ? RK_DROPS : RK_OTHER;
-    case 6:
-        return READ_IS(k, "fields")   ? RK_FIELDS
-               : READ_IS(k, "status") ? RK_STATUS
-               : READ_IS(k, "in_fmt") ? RK_IN_FMT
-               : READ_IS(k, "reason") ? RK_REASON
-                                      : RK_OTHER;
-    case 7:
-        return READ_IS(k, "records") ? RK_RECORDS : READ_IS(k, "out_fmt") ? RK_OUT_FMT : RK_OTHER;
-    case 8:
-        return READ_IS(k, "ds_class")   ? RK_DS_CLASS
-               : READ_IS(k, "ds_index") ? RK_DS_INDEX
-                                        : RK_OTHER;
-    default:
-        return RK_OTHER; /* "kind", "expanded", "ds" follow from the rest; unknown keys */
+    uint8_t padded[16] = {0};
+    sfa__mpv k;
+
+    *key = RK_OTHER;
+    if (sfa__mp_expect(m, &k, SFA__MP_STR))
+        return m->err;
+    if (k.n > 15)
+        return 0;
+    padded[0] = (uint8_t)(0xa0 | k.n);
+    memcpy(padded + 1, k.p, k.n);
+    for (unsigned i = 1; i < RK__COUNT; i++) {
+        if (memcmp(padded, &read_skeys[i], sizeof padded) == 0) {
+            *key = (int)i;
+            break;
+        }
     }
+    *guess = (uint8_t)*key;
+    return 0;
 }
 
-/* The uint32 member of s a key names, or NULL. */
-static uint32_t *
-read_sample_u32(sfa_sample *s, int key)
-{
-    switch (key) {
-    case RK_TAG:
-        return &s->tag;
-    case RK_SEQ:
-        return &s->seq;
-    case RK_DS_CLASS:
-        return &s->ds_class;
-    case RK_DS_INDEX:
-        return &s->ds_index;
-    case RK_RATE:
-        return &s->rate;
-    case RK_POOL:
-        return &s->pool;
-    case RK_DROPS:
-        return &s->drops;
-    case RK_IN_FMT:
-        return &s->in_fmt;
-    case RK_IN:
-        return &s->in_val;
-    case RK_OUT_FMT:
-        return &s->out_fmt;
-    case RK_OUT:
-        return &s->out_val;
-    case RK_REASON:
-        return &s->reason;
-    default:
-        return NULL;
-    }
-}
+/* Where the uint32 member of sfa_sample a key names sits, plus one; 0 for
+ * keys whose value is not one. */
+static const uint8_t read_skey_u32[RK__COUNT] = {
+    [RK_TAG] = 1 + offsetof(sfa_sample, tag),
+    [RK_SEQ] = 1 + offsetof(sfa_sample, seq),
+    [RK_DS_CLASS] = 1 + offsetof(sfa_sample, ds_class),
+    [RK_DS_INDEX] = 1 + offsetof(sfa_sample, ds_index),
+    [RK_RATE] = 1 + offsetof(sfa_sample, rate),
+    [RK_POOL] = 1 + offsetof(sfa_sample, pool),
+    [RK_DROPS] = 1 + offsetof(sfa_sample, drops),
+    [RK_IN_FMT] = 1 + offsetof(sfa_sample, in_fmt),
+    [RK_IN] = 1 + offsetof(sfa_sample, in_val),
+    [RK_OUT_FMT] = 1 + offsetof(sfa_sample, out_fmt),
+    [RK_OUT] = 1 + offsetof(sfa_sample, out_val),
+    [RK_REASON] = 1 + offsetof(sfa_sample, reason),
+};
 
 static int
 read_status(sfa__mp *m, int *out)
 {
     sfa__mpv x;
 
+    if (m->p < m->end && (*m->p < 0x80 || *m->p >= 0xe0)) {
+        *out = (int8_t)*m->p++; /* positive or negative fixint */
+        return 0;
+    }
     if (sfa__mp_read(m, &x))
         return m->err;
     if (x.kind == SFA__MP_UINT && x.v.u <= INT32_MAX)
@@ -646,13 +990,13 @@ read_status(sfa__mp *m, int *out)
 static int
 read_records(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int *limited)
 {
-    sfa__mpv a;
-    uint64_t tag;
+    uint64_t tag = 0;
+    uint32_t n = 0;
 
-    if (sfa__mp_expect(m, &a, SFA__MP_ARRAY))
+    if (read_container(m, SFA__MP_ARRAY, &n))
         return m->err;
-    for (uint32_t i = 0; i < a.n; i++) {
-        if (sfa__mp_uint(m, UINT32_MAX, &tag))
+    for (uint32_t i = 0; i < n; i++) {
+        if (read_uint(m, UINT32_MAX, &tag))
             return m->err;
         if (d->nrecs >= SFA_DGRAM_MAX_RECORDS) {
             *limited = 1;
@@ -664,24 +1008,171 @@ read_records(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int *limited)
     return 0;
 }
 
-static int
-read_fields(sfa__mp *m, sfa_dgram *d, int *limited)
-{
-    sfa__mpv map, k;
+/* Room the fast path of a "fields" pair needs at its start: the key (at
+ * most 32 bytes) and 32 bytes of value after it. */
+#define READ_FAST_ROOM 64
 
-    if (sfa__mp_expect(m, &map, SFA__MP_MAP))
-        return m->err;
-    for (uint32_t i = 0; i < map.n; i++) {
-        if (sfa__mp_read(m, &k) || read_field(m, d, &k, limited))
-            return m->err;
+/* The value at v (32 bytes readable, end bounds the rest) of a field of
+ * type type other than SFA_T_U, the quick way: the usual form for the
+ * type is stored into f (zeroed, id set) and the end of the value
+ * returned; NULL when the general path must decide. */
+static inline __attribute__((always_inline)) const uint8_t *
+read_value_fast(const uint8_t *v, const uint8_t *end, unsigned type, sfa_field *f)
+{
+    uint32_t n;
+
+    switch (type) {
+    case SFA_T_STR:
+    case SFA_T_BIN:
+        if ((*v & 0xe0) == 0xa0) {
+            n = *v++ & 0x1f;
+        } else if (*v == 0xc4 || *v == 0xd9) {
+            n = v[1];
+            v += 2;
+        } else {
+            return NULL;
+        }
+        if (n > (size_t)(end - v))
+            return NULL;
+        f->type = (uint8_t)type;
+        f->n = n;
+        f->v.p = v;
+        return v + n;
+    case SFA_T_IP4:
+    case SFA_T_IP6:
+        /* IPv4 text straight into the field; IPv6 the general way. The
+         * text is at most 15 bytes, so 24 are readable after it. */
+        n = *v & 0x1f;
+        if ((*v & 0xe0) != 0xa0 || read_ip4_wide(v + 1, n, f->v.a))
+            return NULL;
+        f->type = SFA_T_IP4;
+        return v + 1 + n;
+    case SFA_T_MAC:
+        if (*v != (0xa0 | 12) || read_mac_wide(v + 1, f->v.a))
+            return NULL;
+        f->type = SFA_T_MAC;
+        return v + 13;
+    default:
+        return NULL;
     }
+}
+
+/* One "fields" pair the general way; *guess learns its name. Out of line
+ * so that it does not take registers from read_fields' quick path. */
+static __attribute__((noinline)) int
+read_field_general(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guess)
+{
+    int id;
+
+    if (read_field_key(m, &id, guess))
+        return m->err;
+    return id < 0 ? read_skip(m) : read_field(m, d, (unsigned)id, limited);
+}
+
+/* The pairs of a "fields" map. Each pair is first tried the quick way:
+ * its key is the name guessed for its position (what the previous sample
+ * had there; a collector writes them in the same order every time), its
+ * value has the usual form for the field's type, and d has room. Anything
+ * else goes the general way (read_field_key, read_field), which also
+ * updates the guess. The cursor and the field count live in locals on the
+ * quick path. Kept out of line so that its loop gets the registers. */
+static __attribute__((noinline)) int
+read_fields(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guesses)
+{
+    const uint8_t *p, *v, *const end = m->end;
+    sfa_field *const fields = d->fields;
+    uint32_t n = 0, nf;
+
+    if (read_container(m, SFA__MP_MAP, &n))
+        return m->err;
+    p = m->p;
+    nf = d->nfields;
+    /* The quick path needs a guess and room for the field: the first
+     * nquick pairs may take it (nf grows by at most one a pair). */
+    uint32_t nquick = n < READ_PRED ? n : READ_PRED;
+    if (nquick > SFA_DGRAM_MAX_FIELDS - nf)
+        nquick = SFA_DGRAM_MAX_FIELDS - nf;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned g = guesses[i < nquick ? i : 0], klen = read_klen[g], type = read_types[g], len;
+        if (i < nquick && (size_t)(end - p) >= READ_FAST_ROOM &&
+            read_key_is(p, &read_names[g], klen)) {
+            sfa_field *f = &fields[nf];
+            v = p + klen;
+            memset(f, 0, sizeof *f);
+            f->id = (uint16_t)g;
+            if (type == SFA_T_U && (len = read_uint_len[*v])) {
+                f->type = SFA_T_U;
+                f->v.u = read_uint_at(v, len);
+                p = v + len;
+                nf++;
+                continue;
+            }
+            if (type != SFA_T_U && (v = read_value_fast(v, end, type, f))) {
+                p = v;
+                nf++;
+                continue;
+            }
+        }
+        m->p = p;
+        d->nfields = nf;
+        if (read_field_general(m, d, limited, &guesses[i < READ_PRED ? i : READ_PRED]))
+            return m->err;
+        p = m->p;
+        nf = d->nfields;
+    }
+    m->p = p;
+    d->nfields = nf;
     return 0;
 }
 
+/* The value of sample key key into s (or d), the general way. */
 static int
-read_sample(sfa__mp *m, sfa_dgram *d, int *limited)
+read_sample_value(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int key, int *limited,
+                  read_guess *g)
 {
-    sfa__mpv map, k;
+    uint64_t v = 0;
+    uint32_t u32;
+
+    if (read_skey_u32[key]) {
+        if (read_uint(m, UINT32_MAX, &v))
+            return m->err;
+        u32 = (uint32_t)v;
+        memcpy((uint8_t *)s + read_skey_u32[key] - 1, &u32, sizeof u32);
+        return 0;
+    }
+    switch (key) {
+    case RK_STATUS:
+        return read_status(m, &s->status);
+    case RK_RECORDS:
+        return read_records(m, d, s, limited);
+    case RK_FIELDS:
+        return read_fields(m, d, limited, g->field);
+    default:
+        return read_skip(m);
+    }
+}
+
+/* One sample-map pair the general way: its key first (*guess learns it)
+ * unless key already says which it is, then its value. Out of line, as
+ * read_field_general. */
+static __attribute__((noinline)) int
+read_sample_general(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int key, int *limited,
+                    read_guess *g, uint8_t *guess)
+{
+    if (key < 0 && read_sample_key(m, guess, &key))
+        return m->err;
+    return read_sample_value(m, d, s, key, limited, g);
+}
+
+/* One sample map, its pairs tried the quick way first as in read_fields:
+ * the guessed key with a uint32 value, a fixint status, or one of the
+ * keys we skip with a fixstr or bool value. */
+static __attribute__((noinline)) int
+read_sample(sfa__mp *m, sfa_dgram *d, int *limited, read_guess *g)
+{
+    const uint8_t *p, *const end = m->end;
+    uint32_t n = 0;
+    int key;
 
     if (d->nsamples >= SFA_DGRAM_MAX_SAMPLES) {
         *limited = 1;
@@ -691,29 +1182,47 @@ read_sample(sfa__mp *m, sfa_dgram *d, int *limited)
     memset(s, 0, sizeof *s);
     s->rec_first = d->nrecs;
     s->field_first = d->nfields;
-    if (sfa__mp_expect(m, &map, SFA__MP_MAP))
+    if (read_container(m, SFA__MP_MAP, &n))
         return m->err;
-    for (uint32_t i = 0; i < map.n && !m->err; i++) {
-        uint64_t v;
-        if (sfa__mp_expect(m, &k, SFA__MP_STR))
-            break;
-        int key = read_sample_key(&k);
-        uint32_t *u32 = read_sample_u32(s, key);
-        if (u32) {
-            if (sfa__mp_uint(m, UINT32_MAX, &v) == 0)
-                *u32 = (uint32_t)v;
-        } else if (key == RK_STATUS) {
-            read_status(m, &s->status);
-        } else if (key == RK_RECORDS) {
-            read_records(m, d, s, limited);
-        } else if (key == RK_FIELDS) {
-            read_fields(m, d, limited);
+    p = m->p;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *guess = &g->skey[i < READ_PRED ? i : READ_PRED];
+        unsigned k = *guess, klen = read_skey_klen[k], len;
+        /* 32 bytes: a key of at most 16, then a uint64 or a fixstr header. */
+        if ((size_t)(end - p) >= 32 && k != RK_OTHER && read_key_is(p, &read_skeys[k], klen)) {
+            const uint8_t *v = p + klen;
+            key = (int)k;
+            if (read_skey_u32[k] && (len = read_uint_len[*v])) {
+                uint64_t u = read_uint_at(v, len);
+                if (u <= UINT32_MAX) {
+                    uint32_t u32 = (uint32_t)u;
+                    memcpy((uint8_t *)s + read_skey_u32[k] - 1, &u32, sizeof u32);
+                    p = v + len;
+                    continue;
+                }
+            } else if (k == RK_STATUS && (*v < 0x80 || *v >= 0xe0)) {
+                s->status = (int8_t)*v;
+                p = v + 1;
+                continue;
+            } else if ((k == RK_KIND || k == RK_EXPANDED || k == RK_DS) &&
+                       (*v == 0xc2 || *v == 0xc3 || (*v & 0xe0) == 0xa0)) {
+                /* a bool, or a fixstr whose body is there */
+                size_t skip = 1 + ((*v & 0xe0) == 0xa0 ? (*v & 0x1f) : 0);
+                if (skip <= (size_t)(end - v)) {
+                    p = v + skip;
+                    continue;
+                }
+            }
+            m->p = v;
         } else {
-            sfa__mp_skip(m);
+            m->p = p;
+            key = -1;
         }
+        if (read_sample_general(m, d, s, key, limited, g, guess))
+            return m->err;
+        p = m->p;
     }
-    if (m->err)
-        return m->err;
+    m->p = p;
     s->nrecords = s->rec_count;
     s->field_count = d->nfields - s->field_first;
     d->nsamples++;
@@ -728,7 +1237,7 @@ read_dgram_reset(sfa_dgram *d)
 }
 
 static int
-read_dgram(sfa__mp *m, sfa_dgram *d)
+read_dgram(sfa__mp *m, sfa_dgram *d, read_guess *g)
 {
     sfa__mpv map, k, x;
     uint64_t u;
@@ -742,38 +1251,37 @@ read_dgram(sfa__mp *m, sfa_dgram *d)
             break;
         if (SFA__KEY_IS(&k, "agent") || SFA__KEY_IS(&k, "src")) {
             sfa_addr *a = k.n == 5 ? &d->agent : &d->src;
-            if (sfa__mp_expect(m, &x, SFA__MP_STR) == 0 && read_addr(x.p, x.n, 1, a))
+            if (sfa__mp_expect(m, &x, SFA__MP_STR) == 0 && read_addr(x.p, x.n, (size_t)(m->end - x.p), 1, a))
                 sfa__mp_fail(m, SFA_EFORMAT);
         } else if (SFA__KEY_IS(&k, "sub_agent")) {
-            if (sfa__mp_uint(m, UINT32_MAX, &u) == 0)
+            if (read_uint(m, UINT32_MAX, &u) == 0)
                 d->sub_agent = (uint32_t)u;
         } else if (SFA__KEY_IS(&k, "seq")) {
-            if (sfa__mp_uint(m, UINT32_MAX, &u) == 0)
+            if (read_uint(m, UINT32_MAX, &u) == 0)
                 d->seq = (uint32_t)u;
         } else if (SFA__KEY_IS(&k, "uptime")) {
-            if (sfa__mp_uint(m, UINT32_MAX, &u) == 0)
+            if (read_uint(m, UINT32_MAX, &u) == 0)
                 d->uptime = (uint32_t)u;
         } else if (SFA__KEY_IS(&k, "src_port")) {
-            if (sfa__mp_uint(m, UINT16_MAX, &u) == 0)
+            if (read_uint(m, UINT16_MAX, &u) == 0)
                 d->src_port = (uint16_t)u;
         } else if (SFA__KEY_IS(&k, "rx_ms")) {
-            sfa__mp_uint(m, UINT64_MAX, &d->rx_ms);
+            read_uint(m, UINT64_MAX, &d->rx_ms);
         } else if (SFA__KEY_IS(&k, "len")) {
-            if (sfa__mp_uint(m, UINT32_MAX, &u) == 0)
+            if (read_uint(m, UINT32_MAX, &u) == 0)
                 d->len = (uint32_t)u;
         } else if (SFA__KEY_IS(&k, "version")) {
-            if (sfa__mp_uint(m, UINT32_MAX, &u) == 0)
+            if (read_uint(m, UINT32_MAX, &u) == 0)
                 d->version = (uint32_t)u;
         } else if (SFA__KEY_IS(&k, "status")) {
             read_status(m, &d->status);
         } else if (SFA__KEY_IS(&k, "samples")) {
-            if (sfa__mp_expect(m, &x, SFA__MP_ARRAY) == 0) {
-                d->nsamples_declared = x.n;
-                for (uint32_t j = 0; j < x.n && !m->err; j++)
-                    read_sample(m, d, &limited);
+            if (read_container(m, SFA__MP_ARRAY, &d->nsamples_declared) == 0) {
+                for (uint32_t j = 0; j < d->nsamples_declared && !m->err; j++)
+                    read_sample(m, d, &limited, g);
             }
         } else {
-            sfa__mp_skip(m);
+            read_skip(m);
         }
     }
     if (m->err)
@@ -788,13 +1296,15 @@ sfa_codec_each_dgram(const sfa_envelope *env, sfa_dgram *scratch, sfa_dgram_cb c
 {
     sfa__mp m;
     sfa__mpv arr;
+    read_guess g;
 
-    pthread_once(&read_slots_once, read_slots_build);
+    pthread_once(&read_once, read_once_build);
+    memset(&g, 0, sizeof g);
     sfa__mp_init(&m, env->body, env->body_len);
     if (sfa__mp_expect(&m, &arr, SFA__MP_ARRAY))
         return SFA_EFORMAT;
     for (uint32_t i = 0; i < arr.n; i++) {
-        if (read_dgram(&m, scratch))
+        if (read_dgram(&m, scratch, &g))
             return SFA_EFORMAT;
         int rc = cb(scratch, arg);
         if (rc)

@@ -45,6 +45,8 @@ static const char *const cfg_builtin_known[] = {
     "sflow.file.fast",
     "sflow.file.loop",
     "sflow.file.port",
+    "sflow.file.wait",
+    "gateway.query.timeout",
     "http.port",
     "http.hostname",
     "http.readonly",

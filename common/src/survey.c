@@ -1,35 +1,35 @@
-/* survey.c - scatter/gather over nng survey0/respondent0, handed to a libuv loop.
+/* survey.c - the asking side of scatter/gather (sfa_survey_*): nng
+ * surveyor0 handed to a libuv loop.
  *
- * Asking side. One surveyor0 socket; each survey runs on a pooled nng
- * context with one nng_aio that first sends, then receives answers one by
- * one. The surveyor counts connected respondent pipes (pipe notifications,
- * atomics only) and a survey finishes as soon as it holds
- * min(pipes when sent, pipes now) answers, at nng's survey deadline
- * (NNG_ETIMEDOUT / NNG_ESTATE), or when the socket closes. When a pipe goes
- * away, surveys that already have enough answers are cancelled from the
- * loop thread so they do not wait for an answer that cannot come.
+ * One surveyor0 socket; each survey runs on a pooled nng context with one
+ * nng_aio that first sends, then receives the answers one by one. The
+ * surveyor tracks its respondent pipes (pipe notifications) and a survey
+ * finishes as soon as every pipe it was sent to has answered or gone, at
+ * nng's survey deadline (NNG_ETIMEDOUT / NNG_ESTATE), or when the socket
+ * closes. When a pipe goes away, surveys that already hold every answer
+ * they can get are cancelled from the loop thread so they do not wait out
+ * the deadline. Surveys are admitted under per-pipe flow control (below).
+ * The answering side is respond.c; the activeflows reader survey_flows.c.
  *
- * Respondent side. A respondent0 socket with a fixed set of contexts, each
- * cycling recv -> held by the application -> send -> recv. A received
- * survey is queued for the loop thread, which calls the application; the
- * answer (or a drop) re-arms the context.
- *
- * Threading: nng runs the aio callbacks on its task threads. They only
- * touch a context's own state and the hand-over queues, under the owner's
- * mutex, then wake the loop with uv_async_send. Everything else, including
- * every user callback, runs on the loop thread. nng calls made while
- * holding the mutex (nng_ctx_recv, nng_aio_cancel) never run our callbacks
- * inline: nng dispatches completions to its task threads.
+ * Threading: nng runs the aio and pipe callbacks on its own threads. They
+ * only touch a survey's own state, the pipe table and the hand-over queue,
+ * under the surveyor's mutex, then wake the loop with uv_async_send.
+ * Everything else, including every user callback, runs on the loop thread.
+ * nng calls made while holding the mutex (nng_ctx_send, nng_ctx_recv,
+ * nng_aio_cancel) never run our callbacks inline: nng dispatches those
+ * completions to its task threads, and nng runs pipe callbacks without
+ * holding any lock those calls need.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/survey0/respond.h>
 #include <nng/protocol/survey0/survey.h>
 
 #include <sfa/clock.h>
@@ -38,25 +38,57 @@
 #include <sfa/mem.h>
 #include <sfa/survey.h>
 
-#define SURVEY_MAX_INFLIGHT 4096      /* concurrent surveys per surveyor */
-#define SURVEY_MSG_MAX (64 * 1024)    /* largest survey built by start_json */
-#define RESPOND_MSG_MAX (16u << 20)   /* largest answer built by reply_json */
-#define RESPOND_SEND_TIMEOUT_MS 5000  /* give up on an answer nng cannot send */
-#define SURVEY_RECONN_MIN_MS 100
-#define SURVEY_RECONN_MAX_MS 1000
+#include "survey_int.h"
 
-/* ---- shared helpers ---- */
+#define SURVEY_MAX_INFLIGHT 4096   /* concurrent surveys per surveyor */
+#define SURVEY_MSG_MAX (64 * 1024) /* largest survey built by start_json */
 
-static int
-survey_nng_err(int rv, const char *what, const char *url)
+/* ---- helpers shared with respond.c (survey_int.h) ---- */
+
+int
+sfa__survey_nng_err(int rv, const char *what, const char *url)
 {
     SFA_WARN("survey: %s %s: %s", what, url ? url : "", nng_strerror(rv));
     return SFA_EBUS;
 }
 
+/* Is a process listening on the unix socket at path? Read from the
+ * kernel's socket table (/proc/net/unix: flag 00010000 is a listening
+ * socket), not by connecting: nng 1.5's listener stops accepting after a
+ * peer that closes without the SP handshake, so a probe would break the
+ * very process it asks about. Paths compare as given and as resolved. */
+static int
+survey_ipc_in_use(const char *path)
+{
+    char line[4200], want[PATH_MAX], got[PATH_MAX], *p;
+    unsigned long flags;
+    int found = 0;
+    FILE *f;
+
+    if ((f = fopen("/proc/net/unix", "r")) == NULL)
+        return 0;
+    if (!realpath(path, want))
+        want[0] = '\0';
+    while (!found && fgets(line, sizeof line, f)) {
+        int off = 0;
+
+        line[strcspn(line, "\n")] = '\0';
+        /* Num RefCount Protocol Flags Type St Inode Path */
+        if (sscanf(line, "%*s %*s %*s %lx %*s %*s %*s %n", &flags, &off) != 1 || off <= 0 ||
+            !(flags & 0x10000UL) || line[off] == '\0')
+            continue;
+        p = line + off;
+        found = strcmp(p, path) == 0 || (want[0] && realpath(p, got) && strcmp(got, want) == 0);
+    }
+    fclose(f);
+    return found;
+}
+
 /* For ipc:// URLs: create missing parent directories (0700) and remove a
- * stale socket file (never a regular file), as sfa_bus does. */
-static void
+ * stale socket file (never a regular file, never one a live process still
+ * listens on: a second gateway must not steal the first one's bus).
+ * 0, or SFA_EBUS (logged) when the address is in use. */
+static int
 survey_ipc_prepare(const char *url)
 {
     char dir[512];
@@ -65,11 +97,11 @@ survey_ipc_prepare(const char *url)
     size_t n;
 
     if (strncmp(url, "ipc://", 6) != 0)
-        return;
+        return 0;
     path = url + 6;
     n = strlen(path);
     if (n >= sizeof dir)
-        return;
+        return 0;
     memcpy(dir, path, n + 1);
     for (char *p = dir + 1; *p; p++) {
         if (*p != '/')
@@ -78,35 +110,42 @@ survey_ipc_prepare(const char *url)
         (void)mkdir(dir, 0700); /* nng_listen reports a real failure */
         *p = '/';
     }
-    if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+    if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
+        if (survey_ipc_in_use(path)) {
+            SFA_WARN("survey: cannot listen on %s: another process is listening there", url);
+            return SFA_EBUS;
+        }
         (void)unlink(path);
+    }
+    return 0;
 }
 
-static int
-survey_dial(nng_socket sock, const char *url)
+int
+sfa__survey_dial(nng_socket sock, const char *url)
 {
     nng_dialer d;
     int rv;
 
     if ((rv = nng_dialer_create(&d, sock, url)) != 0)
-        return survey_nng_err(rv, "bad address", url);
-    (void)nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, SURVEY_RECONN_MIN_MS);
-    (void)nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, SURVEY_RECONN_MAX_MS);
+        return sfa__survey_nng_err(rv, "bad address", url);
+    (void)nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, SFA__SURVEY_RECONN_MIN_MS);
+    (void)nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, SFA__SURVEY_RECONN_MAX_MS);
     if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
         (void)nng_dialer_close(d);
-        return survey_nng_err(rv, "cannot dial", url);
+        return sfa__survey_nng_err(rv, "cannot dial", url);
     }
     return 0;
 }
 
-static int
-survey_listen(nng_socket sock, const char *url)
+int
+sfa__survey_listen(nng_socket sock, const char *url)
 {
     int rv;
 
-    survey_ipc_prepare(url);
+    if ((rv = survey_ipc_prepare(url)) != 0)
+        return rv;
     if ((rv = nng_listen(sock, url, NULL, 0)) != 0)
-        return survey_nng_err(rv, "cannot listen on", url);
+        return sfa__survey_nng_err(rv, "cannot listen on", url);
     return 0;
 }
 
@@ -172,21 +211,21 @@ struct survey_q {
 struct sfa_surveyor {
     nng_socket sock;
     uv_async_t async;
-    uv_timer_t tick;       /* runs while surveys are queued */
+    uv_timer_t tick; /* runs while surveys are queued */
     pthread_mutex_t mtx;
-    survey_pipe *pipes;    /* under mtx */
+    survey_pipe *pipes; /* under mtx */
     size_t npipes, pipecap;
-    atomic_int pipes_lost; /* a pipe went away: re-check in-flight surveys */
-    atomic_int queued;     /* surveys waiting for admission */
-    survey_q *inflight;    /* under mtx */
-    survey_q *done_head, *done_tail; /* under mtx */
+    atomic_int pipes_lost;             /* a pipe went away: re-check in-flight surveys */
+    atomic_int queued;                 /* surveys waiting for admission */
+    survey_q *inflight;                /* under mtx */
+    survey_q *done_head, *done_tail;   /* under mtx */
     survey_q *queue_head, *queue_tail; /* loop thread */
-    survey_q *free_list;   /* loop thread */
-    survey_q *all;         /* loop thread */
-    size_t ninflight;      /* loop thread: started, not yet delivered */
-    sfa_survey_stats st;   /* loop thread */
+    survey_q *free_list;               /* loop thread */
+    survey_q *all;                     /* loop thread */
+    size_t ninflight;                  /* loop thread: started, not yet delivered */
+    sfa_survey_stats st;               /* loop thread */
     uint64_t seq;
-    uint8_t *scratch;      /* SURVEY_MSG_MAX bytes for start_json */
+    uint8_t *scratch; /* SURVEY_MSG_MAX bytes for start_json */
     int closing;
     int handles; /* open libuv handles; the struct goes with the last */
 };
@@ -561,7 +600,7 @@ sfa_survey_open(sfa_surveyor **out, uv_loop_t *loop, const char *url)
     int rv;
 
     if ((rv = nng_surveyor0_open(&sock)) != 0)
-        return survey_nng_err(rv, "cannot open surveyor for", url);
+        return sfa__survey_nng_err(rv, "cannot open surveyor for", url);
     sv = sfa_xcalloc(1, sizeof *sv);
     sv->sock = sock;
     atomic_init(&sv->pipes_lost, 0);
@@ -582,7 +621,7 @@ sfa_survey_open(sfa_surveyor **out, uv_loop_t *loop, const char *url)
     sv->handles = 2;
     (void)nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, survey_pipe_event, sv);
     (void)nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, survey_pipe_event, sv);
-    if ((rv = survey_listen(sock, url)) != 0) {
+    if ((rv = sfa__survey_listen(sock, url)) != 0) {
         sfa_survey_close(sv);
         return rv;
     }
@@ -593,7 +632,7 @@ sfa_survey_open(sfa_surveyor **out, uv_loop_t *loop, const char *url)
 int
 sfa_survey_add_url(sfa_surveyor *sv, const char *url)
 {
-    return survey_listen(sv->sock, url);
+    return sfa__survey_listen(sv->sock, url);
 }
 
 /* A pooled context, or a new one. NULL (logged) if nng refuses. */
@@ -611,12 +650,12 @@ survey_q_get(sfa_surveyor *sv)
     q = sfa_xcalloc(1, sizeof *q);
     q->sv = sv;
     if ((rv = nng_ctx_open(&q->ctx, sv->sock)) != 0) {
-        (void)survey_nng_err(rv, "cannot open context", NULL);
+        (void)sfa__survey_nng_err(rv, "cannot open context", NULL);
         free(q);
         return NULL;
     }
     if ((rv = nng_aio_alloc(&q->aio, survey_aio_cb, q)) != 0) {
-        (void)survey_nng_err(rv, "cannot allocate aio", NULL);
+        (void)sfa__survey_nng_err(rv, "cannot allocate aio", NULL);
         (void)nng_ctx_close(q->ctx);
         free(q);
         return NULL;
@@ -627,8 +666,8 @@ survey_q_get(sfa_surveyor *sv)
 }
 
 int
-sfa_survey_start(sfa_surveyor *sv, const void *msg, size_t len, int timeout_ms,
-                 sfa_survey_cb cb, void *arg)
+sfa_survey_start(sfa_surveyor *sv, const void *msg, size_t len, int timeout_ms, sfa_survey_cb cb,
+                 void *arg)
 {
     survey_q *q;
 
@@ -663,8 +702,8 @@ int
 sfa_survey_start_json(sfa_surveyor *sv, const char *src, const json_t *body, int timeout_ms,
                       sfa_survey_cb cb, void *arg)
 {
-    int n = sfa_codec_encode_json_msg(sv->scratch, SURVEY_MSG_MAX, SFA_TOPIC_QUERY, src,
-                                      sv->seq++, sfa_clock_wall_ms(), body);
+    int n = sfa_codec_encode_json_msg(sv->scratch, SURVEY_MSG_MAX, SFA_TOPIC_QUERY, src, sv->seq++,
+                                      sfa_clock_wall_ms(), body);
 
     if (n < 0)
         return SFA_ELIMIT;
@@ -735,271 +774,4 @@ sfa_survey_close(sfa_surveyor *sv)
     }
     uv_close((uv_handle_t *)&sv->tick, survey_close_cb);
     uv_close((uv_handle_t *)&sv->async, survey_close_cb);
-}
-
-/* ---- answering side ---- */
-
-enum { RS_RECV, RS_HELD, RS_SEND, RS_DEAD };
-
-struct sfa_respond_req {
-    sfa_responder *r;
-    nng_ctx ctx;
-    nng_aio *aio;
-    int state;             /* RS_* */
-    sfa_respond_req *next; /* ready queue */
-};
-
-struct sfa_responder {
-    nng_socket sock;
-    uv_async_t async;
-    pthread_mutex_t mtx;
-    sfa_respond_req *slots;
-    int nslots;
-    sfa_respond_req *ready_head, *ready_tail; /* under mtx */
-    sfa_respond_cb cb;
-    void *arg;
-    atomic_int pipes;
-    atomic_ullong send_failed;
-    sfa_respond_stats st; /* loop thread */
-    uint64_t seq;
-    uint8_t *scratch;
-    size_t scratch_cap;
-};
-
-static void
-respond_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-    sfa_responder *r = arg;
-
-    (void)p;
-    if (ev == NNG_PIPE_EV_ADD_POST)
-        atomic_fetch_add(&r->pipes, 1);
-    else if (ev == NNG_PIPE_EV_REM_POST)
-        atomic_fetch_sub(&r->pipes, 1);
-}
-
-static void
-respond_arm_recv(sfa_respond_req *s)
-{
-    s->state = RS_RECV;
-    nng_aio_set_timeout(s->aio, NNG_DURATION_INFINITE);
-    nng_ctx_recv(s->ctx, s->aio);
-}
-
-/* nng task thread. */
-static void
-respond_aio_cb(void *arg)
-{
-    sfa_respond_req *s = arg;
-    sfa_responder *r = s->r;
-    int rv = nng_aio_result(s->aio);
-
-    if (s->state == RS_SEND && rv != 0) {
-        nng_msg_free(nng_aio_get_msg(s->aio));
-        nng_aio_set_msg(s->aio, NULL);
-        atomic_fetch_add(&r->send_failed, 1);
-    }
-    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
-        s->state = RS_DEAD;
-        return;
-    }
-    if (s->state == RS_RECV && rv == 0) {
-        s->state = RS_HELD;
-        pthread_mutex_lock(&r->mtx);
-        s->next = NULL;
-        if (r->ready_tail)
-            r->ready_tail->next = s;
-        else
-            r->ready_head = s;
-        r->ready_tail = s;
-        pthread_mutex_unlock(&r->mtx);
-        uv_async_send(&r->async);
-        return;
-    }
-    respond_arm_recv(s); /* after a send, or a receive error worth retrying */
-}
-
-static void
-respond_async_cb(uv_async_t *h)
-{
-    sfa_responder *r = h->data;
-    sfa_respond_req *s, *next;
-    nng_msg *m;
-
-    pthread_mutex_lock(&r->mtx);
-    s = r->ready_head;
-    r->ready_head = r->ready_tail = NULL;
-    pthread_mutex_unlock(&r->mtx);
-    for (; s; s = next) {
-        next = s->next;
-        s->next = NULL;
-        m = nng_aio_get_msg(s->aio);
-        nng_aio_set_msg(s->aio, NULL);
-        r->st.surveys++;
-        r->cb(r, s, nng_msg_body(m), nng_msg_len(m), r->arg);
-        nng_msg_free(m);
-    }
-}
-
-static void
-respond_free_cb(uv_handle_t *h)
-{
-    sfa_responder *r = h->data;
-
-    pthread_mutex_destroy(&r->mtx);
-    free(r->scratch);
-    free(r->slots);
-    free(r);
-}
-
-/* Open the contexts and start each receiving. */
-static int
-respond_start_slots(sfa_responder *r)
-{
-    int rv;
-
-    for (int i = 0; i < r->nslots; i++) {
-        sfa_respond_req *s = &r->slots[i];
-
-        s->r = r;
-        s->state = RS_DEAD;
-        if ((rv = nng_ctx_open(&s->ctx, r->sock)) != 0)
-            return survey_nng_err(rv, "cannot open context", NULL);
-        if ((rv = nng_aio_alloc(&s->aio, respond_aio_cb, s)) != 0)
-            return survey_nng_err(rv, "cannot allocate aio", NULL);
-    }
-    for (int i = 0; i < r->nslots; i++)
-        respond_arm_recv(&r->slots[i]);
-    return 0;
-}
-
-int
-sfa_respond_open(sfa_responder **out, uv_loop_t *loop, const char *url, int concurrency,
-                 sfa_respond_cb cb, void *arg)
-{
-    sfa_responder *r;
-    nng_socket sock;
-    int rv;
-
-    if (concurrency < 1 || concurrency > 256)
-        return -EINVAL;
-    if ((rv = nng_respondent0_open(&sock)) != 0)
-        return survey_nng_err(rv, "cannot open respondent for", url);
-    r = sfa_xcalloc(1, sizeof *r);
-    r->sock = sock;
-    r->cb = cb;
-    r->arg = arg;
-    atomic_init(&r->pipes, 0);
-    atomic_init(&r->send_failed, 0);
-    pthread_mutex_init(&r->mtx, NULL);
-    r->nslots = concurrency;
-    r->slots = sfa_xcalloc((size_t)concurrency, sizeof *r->slots);
-    if ((rv = uv_async_init(loop, &r->async, respond_async_cb)) != 0) {
-        SFA_WARN("survey: cannot create async handle: %s", uv_strerror(rv));
-        (void)nng_close(sock);
-        pthread_mutex_destroy(&r->mtx);
-        free(r->slots);
-        free(r);
-        return SFA_EBUS;
-    }
-    r->async.data = r;
-    (void)nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, respond_pipe_event, r);
-    (void)nng_pipe_notify(sock, NNG_PIPE_EV_REM_POST, respond_pipe_event, r);
-    if ((rv = respond_start_slots(r)) != 0 || (rv = survey_dial(sock, url)) != 0) {
-        sfa_respond_close(r);
-        return rv;
-    }
-    *out = r;
-    return 0;
-}
-
-int
-sfa_respond_add_url(sfa_responder *r, const char *url)
-{
-    return survey_dial(r->sock, url);
-}
-
-int
-sfa_respond_reply(sfa_respond_req *req, const void *msg, size_t len)
-{
-    sfa_responder *r = req->r;
-    nng_msg *m;
-
-    if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, msg, len) != 0)
-        abort(); /* out of memory is fatal (STYLE habit 7) */
-    r->st.replies++;
-    req->state = RS_SEND;
-    nng_aio_set_msg(req->aio, m);
-    nng_aio_set_timeout(req->aio, RESPOND_SEND_TIMEOUT_MS);
-    nng_ctx_send(req->ctx, req->aio);
-    return 0;
-}
-
-int
-sfa_respond_reply_json(sfa_respond_req *req, const char *src, const json_t *body)
-{
-    sfa_responder *r = req->r;
-    int n;
-
-    for (;;) {
-        if (r->scratch_cap == 0) {
-            r->scratch_cap = 64 * 1024;
-            r->scratch = sfa_xmalloc(r->scratch_cap);
-        }
-        n = sfa_codec_encode_json_msg(r->scratch, r->scratch_cap, SFA_TOPIC_QUERY, src,
-                                      r->seq, sfa_clock_wall_ms(), body);
-        if (n >= 0)
-            break;
-        if (r->scratch_cap >= RESPOND_MSG_MAX) {
-            sfa_respond_drop(req);
-            return SFA_ELIMIT;
-        }
-        r->scratch_cap *= 4;
-        r->scratch = sfa_xrealloc(r->scratch, r->scratch_cap);
-    }
-    r->seq++;
-    return sfa_respond_reply(req, r->scratch, (size_t)n);
-}
-
-void
-sfa_respond_drop(sfa_respond_req *req)
-{
-    req->r->st.dropped++;
-    respond_arm_recv(req);
-}
-
-void
-sfa_respond_get_stats(const sfa_responder *r, sfa_respond_stats *st)
-{
-    int pipes = atomic_load(&((sfa_responder *)r)->pipes);
-
-    *st = r->st;
-    st->send_failed = atomic_load(&((sfa_responder *)r)->send_failed);
-    st->peers = pipes > 0 ? (uint64_t)pipes : 0;
-}
-
-void
-sfa_respond_close(sfa_responder *r)
-{
-    sfa_respond_req *s;
-
-    if (!r)
-        return;
-    (void)nng_pipe_notify(r->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
-    (void)nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
-    /* Stop every aio first (see sfa_survey_close), then close. */
-    for (int i = 0; i < r->nslots; i++)
-        if (r->slots[i].aio)
-            nng_aio_stop(r->slots[i].aio);
-    (void)nng_close(r->sock);
-    /* Surveys queued for the loop but never delivered still own a message. */
-    for (s = r->ready_head; s; s = s->next) {
-        nng_msg_free(nng_aio_get_msg(s->aio));
-        nng_aio_set_msg(s->aio, NULL);
-    }
-    r->ready_head = r->ready_tail = NULL;
-    for (int i = 0; i < r->nslots; i++)
-        if (r->slots[i].aio)
-            nng_aio_free(r->slots[i].aio);
-    uv_close((uv_handle_t *)&r->async, respond_free_cb);
 }

@@ -123,6 +123,10 @@ SFA_MUST_CHECK int agg_dsreg_id(agg_dsreg *r, const sfa_addr *agent, uint32_t ds
 /* The source of a live id, or NULL (borrowed; valid until the next
  * agg_dsreg_id or release). */
 const agg_ds *agg_dsreg_get(const agg_dsreg *r, uint32_t id);
+/* Id of (agent, class, index) if registered, without registering it:
+ * 0, or -ENOENT. */
+SFA_MUST_CHECK int agg_dsreg_find(const agg_dsreg *r, const sfa_addr *agent, uint32_t ds_class,
+                                  uint32_t ds_index, uint32_t *id);
 /* Forget id (its number is reused later). */
 void agg_dsreg_release(agg_dsreg *r, uint32_t id);
 uint32_t agg_dsreg_count(const agg_dsreg *r);
@@ -187,6 +191,9 @@ double agg_table_total(agg_table *t, uint32_t ds, double now);
  * for which agg_table_ds_active is true (a walk for per-source metrics). */
 uint32_t agg_table_ds_limit(const agg_table *t);
 int agg_table_ds_active(const agg_table *t, uint32_t ds);
+/* Time of the data source's last sample in the table (s), or 0 when it has
+ * no state (the flow name's lastUpdate as a metric). */
+double agg_table_ds_last(const agg_table *t, uint32_t ds);
 /* Up to cap of the data source's top-n keys (its topKeys), by decayed
  * column-0 rank, largest first. Returns how many were written. */
 size_t agg_table_topkeys(agg_table *t, uint32_t ds, double now, agg_flow *out, size_t cap);
@@ -265,6 +272,7 @@ typedef struct agg_core {
     agg_batch *batch;
     double field_seen[SFA_F__COUNT]; /* last time each field appeared in a flow sample */
     double flow_seen;                /* last flow sample (metadata keys) */
+    struct agg_counters *counters;   /* counter metrics (counters.h) */
     agg_stats st;
 } agg_core;
 

@@ -29,7 +29,7 @@ const sfa_cfg_opt agg_config_table[] = {
             "(default ipc:///tmp/sfa-<uid>/samples, the collector's bus.samples)"),
     AGG_OPT("bus.lanes", SFA_CFG_INT, "4", bus_lanes, 1, 64,
             "sample lanes of each collector (bucket b travels on lane b % lanes)"),
-    AGG_OPT("bus.rcvbuf", SFA_CFG_INT, "4096", bus_rcvbuf, 1, 1048576,
+    AGG_OPT("bus.rcvbuf", SFA_CFG_INT, "1024", bus_rcvbuf, 1, 1048576,
             "receive queue depth per lane socket, messages"),
     AGG_OPT("bus.defs", SFA_CFG_STR, NULL, bus_defs, 0, 0,
             "gateway's defs.v1 publisher to dial (default ipc:///tmp/sfa-<uid>/defs)"),

@@ -6,7 +6,8 @@
  *     assignment is recomputed (assign.c);
  *   - the lane subscribers of assign.c, whose messages go to ingest.c;
  *   - a respondent to the gateway's surveys (bus.query, respond.c);
- *   - a timer that sweeps idle keys out of every table;
+ *   - a timer that sweeps idle keys out of every table and silent data
+ *     sources out of the counter metrics;
  *   - SIGINT/SIGTERM stop the service cleanly, SIGHUP is logged.
  * A lost gateway or collector is not fatal: nng redials in the background
  * and the aggregator keeps what it has (it keeps its buckets until a
@@ -20,6 +21,7 @@
 #include <sfa/mem.h>
 
 #include "agg.h"
+#include "counters.h"
 
 #define AGG_DEFS_RCVBUF 16
 #define AGG_RESPOND_CONCURRENCY 8
@@ -75,6 +77,7 @@ service_on_sweep(uv_timer_t *t)
 
     for (size_t i = 0; i < s->core.ndefs; i++)
         agg_table_sweep(s->core.defs[i].table, now);
+    agg_counters_expire(s->core.counters, now);
 }
 
 static void

@@ -6,13 +6,14 @@
  * before the first defs.v1 or while our id is not a member. For every
  * lane (bucket b travels on lane b % lanes) that carries at least one
  * owned bucket we keep one subscriber socket dialling that lane of every
- * collector, subscribed to exactly the topics "flow.v1.XX\0" of our
- * buckets; a lane with no owned bucket is not dialled at all. When
+ * collector, subscribed to exactly the topics "flow.v1.XX\0" and
+ * "counter.v1.XX\0" of our buckets; a lane with no owned bucket is not
+ * dialled at all. When
  * ownership changes, gained buckets are subscribed, lost ones
  * unsubscribed and everything learnt from them is dropped
  * (agg_core_drop_buckets), so an aggregator never answers for an agent it
  * no longer reads and a later owner's answers are never mixed with stale
- * ones. Counter topics are not subscribed yet (issue 5).
+ * ones. A bucket's counter topic follows its flow topic.
  *
  * Loop thread only. Closing a lane socket is asynchronous (sfa_bus_close).
  */
@@ -149,6 +150,18 @@ assign_topic(char *out, unsigned b)
     return (int)sfa_topic_samples(out, SFA_KIND_FLOW, b) + 1;
 }
 
+/* The counter topic of bucket b follows its flow topic (on: subscribe). */
+static void
+assign_counters(sfa_bus *bus, unsigned b, int on)
+{
+    char topic[SFA_TOPIC_MAX];
+    size_t n = sfa_topic_samples(topic, SFA_KIND_COUNTER, b) + 1; /* with its NUL */
+    int rc = on ? sfa_bus_subscribe(bus, topic, n) : sfa_bus_unsubscribe(bus, topic, n);
+
+    if (rc != 0)
+        SFA_FINE("assign: cannot %ssubscribe the counters of bucket %u", on ? "" : "un", b);
+}
+
 /* Make the sockets match want[]. Returns how many buckets changed. */
 static int
 assign_apply(agg_assign *a, const uint8_t *want)
@@ -170,10 +183,13 @@ assign_apply(agg_assign *a, const uint8_t *want)
                 if (sfa_bus_subscribe(a->lane[lane], topic, (size_t)n) == 0) {
                     a->subscribed[b] = 1;
                     changed++;
+                    assign_counters(a->lane[lane], b, 1);
                 }
             } else if ((!want[b] || !need) && a->subscribed[b]) {
                 if (a->lane[lane] && sfa_bus_unsubscribe(a->lane[lane], topic, (size_t)n) != 0)
                     SFA_FINE("assign: cannot unsubscribe bucket %u", b);
+                if (a->lane[lane])
+                    assign_counters(a->lane[lane], b, 0);
                 a->subscribed[b] = 0;
                 changed++;
             }

@@ -12,6 +12,7 @@
 #include <sfa/mem.h>
 
 #include "agg.h"
+#include "counters.h"
 
 double
 agg_now(void)
@@ -31,12 +32,14 @@ agg_core_init(agg_core *c, const agg_config *cfg, double now)
     c->scratch = sfa_xmalloc(sizeof *c->scratch);
     c->batch = sfa_xcalloc(1, sizeof *c->batch);
     c->members = json_array();
+    c->counters = agg_counters_create((uint32_t)cfg->maxsources);
 }
 
 void
 agg_core_fini(agg_core *c)
 {
     agg_defs_clear(c);
+    agg_counters_destroy(c->counters);
     json_decref(c->members);
     agg_dsreg_destroy(c->dsreg);
     sfa_seqtrack_destroy(c->seq);
@@ -88,6 +91,7 @@ agg_core_drop_buckets(agg_core *c, const uint8_t lost[SFA_BUCKETS])
 
     for (size_t i = 0; i < c->ndefs; i++)
         agg_table_purge(c->defs[i].table, core_ds_dead, &d);
+    agg_counters_drop_buckets(c->counters, lost);
     for (uint32_t id = 0; id < limit; id++) {
         if (core_ds_dead(id, &d)) {
             agg_dsreg_release(c->dsreg, id);

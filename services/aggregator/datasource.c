@@ -12,6 +12,7 @@
  * datagram mostly share their source. Allocation happens only when a new
  * source arrives and the arrays grow. Loop thread only.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,21 @@ agg_dsreg_id(agg_dsreg *r, const sfa_addr *agent, uint32_t ds_class, uint32_t ds
     r->cache = n + 1;
     *id = n;
     return 0;
+}
+
+int
+agg_dsreg_find(const agg_dsreg *r, const sfa_addr *agent, uint32_t ds_class, uint32_t ds_index,
+               uint32_t *id)
+{
+    uint32_t h = dsreg_hash(agent, ds_class, ds_index), i, n;
+
+    for (i = h & r->mask; (n = r->slots[i]) != 0; i = (i + 1) & r->mask) {
+        if (r->hashes[n - 1] == h && dsreg_same(&r->v[n - 1], agent, ds_class, ds_index)) {
+            *id = n - 1;
+            return 0;
+        }
+    }
+    return -ENOENT;
 }
 
 const agg_ds *

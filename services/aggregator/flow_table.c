@@ -786,6 +786,12 @@ agg_table_ds_active(const agg_table *t, uint32_t ds)
     return ds < t->ndss && t->dss[ds] != NULL;
 }
 
+double
+agg_table_ds_last(const agg_table *t, uint32_t ds)
+{
+    return ds < t->ndss && t->dss[ds] ? t->dss[ds]->last : 0;
+}
+
 static int
 ft_flow_cmp_desc(const void *a, const void *b)
 {

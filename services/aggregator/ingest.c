@@ -15,9 +15,9 @@
  * a fast pcap replay therefore compresses time and inflates rates, while a
  * paced replay gives true rates (proto/FLOWS.md).
  *
- * Counter messages are counted and handed to agg_ingest_counters, the hook
- * where counter metrics will be computed; the aggregator does not
- * subscribe to counter topics yet.
+ * Counter messages of owned buckets go through the same checks and their
+ * counter samples to counters.c (agg_counters_dgram), which keeps the
+ * counter metrics per data source.
  *
  * Nothing here allocates once the tables and the source registry are
  * warm; every problem is a counter. Loop thread only.
@@ -27,6 +27,7 @@
 #include <sfa/log.h>
 
 #include "agg.h"
+#include "counters.h"
 
 typedef struct ingest_ctx {
     agg_core *c;
@@ -62,14 +63,36 @@ ingest_topic_is(const sfa_envelope *env, const char *prefix, size_t n)
     return env->topic_len >= n && memcmp(env->topic, prefix, n) == 0;
 }
 
-/* The counter-sample hook (issue 5: counter metrics). For now the
- * messages are only counted. */
+static int
+ingest_counter_dgram(const sfa_dgram *d, void *arg)
+{
+    ingest_ctx *x = arg;
+
+    agg_counters_dgram(x->c->counters, d, x->now);
+    return 0;
+}
+
+/* Counter messages: the same ownership and sequence checks as flow
+ * messages, then every counter sample goes to counters.c. */
 static void
 agg_ingest_counters(agg_core *c, const sfa_envelope *env, double now)
 {
-    (void)env;
-    (void)now;
+    static const char counter_prefix[] = SFA_TOPIC_COUNTER_PREFIX;
+    int b = ingest_topic_bucket(env, sizeof counter_prefix - 1);
+    ingest_ctx x = {c, now};
+
     c->st.counter_msgs++;
+    if (b < 0) {
+        c->st.bus_bad++;
+        return;
+    }
+    if (!c->owned[b]) {
+        c->st.bus_unowned++;
+        return;
+    }
+    c->st.bus_gaps += sfa_seqtrack_update(c->seq, env);
+    if (sfa_codec_each_dgram(env, c->scratch, ingest_counter_dgram, &x) != 0)
+        c->st.bus_bad++;
 }
 
 /* Apply the gathered updates. */

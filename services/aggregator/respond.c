@@ -4,6 +4,7 @@
  *   activeflows  {"op","id","result":[{key,value,agent,dataSource,flowN[,values]}]}
  *   flowkeys     {"op","id","result":{key name: ms since last seen}}
  *   stats        {"op","id","result":{counters, per definition too}}
+ *   metrics, metric, dump, table, metric_agent   respond_metrics.c
  * An unknown op gets {"op","id","error"}.
  *
  * activeflows merges one key's entries across this aggregator's data
@@ -30,6 +31,7 @@
 #include <sfa/stats.h>
 
 #include "agg.h"
+#include "counters.h"
 
 #define RESPOND_MAX_FLOWS_DEFAULT 100
 
@@ -306,6 +308,7 @@ agg_stats_json(const agg_core *c)
     rf_set_u(o, "table_bytes", tot.bytes);
     rf_set_u(o, "sources", agg_dsreg_count(c->dsreg));
     rf_set_u(o, "sources_bytes", agg_dsreg_bytes(c->dsreg));
+    agg_counters_stats_json(c->counters, o);
     return o;
 }
 
@@ -362,7 +365,7 @@ agg_respond_answer(agg_core *c, const json_t *q, double now)
         json_object_set_new(ans, "result", rf_flowkeys(c, now));
     else if (strcmp(op, "stats") == 0)
         json_object_set_new(ans, "result", rf_stats(c));
-    else
+    else if (!agg_respond_metric_op(c, op, q, now, ans))
         json_object_set_new(ans, "error", json_string("unknown op"));
     return ans;
 }

@@ -43,8 +43,8 @@ collectors_recv(sfa_bus *bus, const uint8_t *msg, size_t len, void *arg)
     json_t *body, *rec;
 
     (void)bus;
-    if (sfa_codec_parse(msg, len, &env) != 0 || env.src_len == 0 ||
-        env.src_len >= sizeof src || (body = sfa_codec_body_json(&env)) == NULL) {
+    if (sfa_codec_parse(msg, len, &env) != 0 || env.src_len == 0 || env.src_len >= sizeof src ||
+        (body = sfa_codec_body_json(&env)) == NULL) {
         c->bad++;
         return;
     }
@@ -124,7 +124,8 @@ collectors_expire(const gw_collectors *c, uint64_t now)
     json_t *rec;
     void *tmp;
 
-    json_object_foreach_safe(c->by_src, tmp, src, rec) {
+    json_object_foreach_safe(c->by_src, tmp, src, rec)
+    {
         uint64_t s = (uint64_t)json_integer_value(json_object_get(rec, "statsAt"));
         uint64_t a = (uint64_t)json_integer_value(json_object_get(rec, "agentsAt"));
         uint64_t last = s > a ? s : a;
@@ -147,7 +148,8 @@ gw_collectors_agents(const gw_collectors *c)
     n = json_object_size(c->by_src);
     tables = sfa_xcalloc(n ? n : 1, sizeof *tables);
     ages = sfa_xcalloc(n ? n : 1, sizeof *ages);
-    json_object_foreach(c->by_src, src, rec) {
+    json_object_foreach(c->by_src, src, rec)
+    {
         tables[i] = json_object_get(rec, "agents");
         ages[i] = now - (uint64_t)json_integer_value(json_object_get(rec, "agentsAt"));
         i++;
@@ -166,13 +168,14 @@ gw_collectors_stats(const gw_collectors *c)
     const char *src;
 
     collectors_expire(c, now);
-    json_object_foreach(c->by_src, src, rec) {
+    json_object_foreach(c->by_src, src, rec)
+    {
         st = json_object_get(rec, "stats");
-        json_object_set_new(
-            out, src,
-            json_pack("{s:I, s:O}", "ageMs",
-                      (json_int_t)(now - (uint64_t)json_integer_value(json_object_get(rec, "statsAt"))),
-                      "stats", st ? st : json_null()));
+        json_object_set_new(out, src,
+                            json_pack("{s:I, s:O}", "ageMs",
+                                      (json_int_t)(now - (uint64_t)json_integer_value(
+                                                             json_object_get(rec, "statsAt"))),
+                                      "stats", st ? st : json_null()));
     }
     return out;
 }
@@ -186,7 +189,8 @@ collectors_find(const json_t *obj, const char *name)
 
     if (json_is_number(v))
         return json_number_value(v) > 0 ? (uint64_t)json_number_value(v) : 0;
-    json_object_foreach((json_t *)obj, k, sub) {
+    json_object_foreach((json_t *)obj, k, sub)
+    {
         v = json_object_get(sub, name);
         if (json_is_object(sub) && json_is_number(v))
             return json_number_value(v) > 0 ? (uint64_t)json_number_value(v) : 0;
@@ -202,7 +206,8 @@ gw_collectors_sum(const gw_collectors *c, const char *name)
     json_t *rec;
 
     collectors_expire(c, sfa_clock_ms());
-    json_object_foreach(c->by_src, src, rec) sum += collectors_find(json_object_get(rec, "stats"), name);
+    json_object_foreach(c->by_src, src, rec) sum +=
+        collectors_find(json_object_get(rec, "stats"), name);
     return sum;
 }
 

@@ -46,9 +46,8 @@ defs_body(const gw_defs_pub *p)
     return json_pack("{s:I, s:O, s:O, s:O, s:o, s:i}", "version",
                      (json_int_t)gw_state_version(p->state), "flows",
                      gw_state_specs(p->state, GW_FLOWS), "groups",
-                     gw_state_specs(p->state, GW_GROUPS), "maps",
-                     gw_state_specs(p->state, GW_MAPS), "members", gw_members_live(p->members),
-                     "lanes", p->lanes);
+                     gw_state_specs(p->state, GW_GROUPS), "maps", gw_state_specs(p->state, GW_MAPS),
+                     "members", gw_members_live(p->members), "lanes", p->lanes);
 }
 
 static void

@@ -2,19 +2,22 @@
  * apart again.
  *
  * Start order: definition store (refuse to start rather than lose stored
- * definitions), surveyor, membership, defs publisher, collector control
- * subscriber, then the HTTP server with its route tables - so no request
- * can arrive before what it needs exists. A membership change raises the
- * definitions version and republishes at once.
+ * definitions), the HTTP listener with its route tables, then surveyor,
+ * membership, defs publisher and collector control subscriber. Requests
+ * are only served once the loop runs, after all of it exists. A
+ * membership change raises the definitions version and republishes.
  *
  * Stop (SIGINT/SIGTERM) is staged: the HTTP server stops accepting and
  * half-closes its connections; the surveyor closes, which answers every
  * query still in flight; then a short timer waits for h2o to close the
  * connections (at most GW_STOP_GRACE_MS) before the remaining parts close
- * and the loop runs dry. Loop thread only.
+ * and the loop runs dry. A watchdog thread ends the process if the stop
+ * itself hangs (see gw_watchdog). Loop thread only, but for the watchdog.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sfa/clock.h>
 #include <sfa/log.h>
@@ -27,6 +30,7 @@
 #define GW_BODY_MAX (1u << 20)
 #define GW_STOP_TICK_MS 10
 #define GW_STOP_GRACE_MS 2000
+#define GW_STOP_WATCHDOG_S 5
 
 static void
 gw_on_members(void *arg)
@@ -53,7 +57,10 @@ gw_on_signal(uv_signal_t *s, int signum)
 static void
 gw_close_parts(gw_ctx *g)
 {
-    gw_http_close(g->http);
+    if (g->http) {
+        gw_http_shutdown(g->http); /* no-op when gw_stop did it already */
+        gw_http_close(g->http);
+    }
     gw_members_close(g->members);
     g->members = NULL;
     gw_defs_pub_close(g->defs);
@@ -81,12 +88,33 @@ gw_stop_tick(uv_timer_t *t)
         uv_stop(g->loop); /* h2o still owns connections: leave them to exit */
 }
 
+/* A stop must not hang the process: nng 1.5's nng_close can wait forever
+ * when a socket closes while a message is arriving (an nng bug fixed in
+ * 1.8). Definitions are already on disk, so exiting is safe. */
+static void *
+gw_watchdog(void *arg)
+{
+    (void)arg;
+    sleep(GW_STOP_WATCHDOG_S);
+    SFA_WARN("Stop still running after %d s (a bus close hung): exiting", GW_STOP_WATCHDOG_S);
+    _exit(2);
+    return NULL;
+}
+
 void
 gw_stop(gw_ctx *g)
 {
+    pthread_attr_t attr;
+    pthread_t t;
+
     if (g->stopping)
         return;
     g->stopping = 1;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, gw_watchdog, NULL) != 0)
+        SFA_WARN("Stop: no watchdog thread");
+    pthread_attr_destroy(&attr);
     g->stop_ms = sfa_clock_ms();
     if (g->http)
         gw_http_shutdown(g->http);
@@ -149,8 +177,11 @@ gw_start(gw_ctx *g, uv_loop_t *loop, const gw_config *cfg)
     (void)uv_signal_init(loop, &g->sigint);
     (void)uv_signal_init(loop, &g->sigterm);
     g->sigint.data = g->sigterm.data = g;
+    /* The HTTP port is bound before the bus sockets, so a second gateway
+     * started by mistake fails on the port without touching the first
+     * one's bus; no request runs before gw_start returns to the loop. */
     if ((rc = gw_state_open(&g->state, cfg->state_dir, gw_defs_check)) != 0 ||
-        (rc = gw_start_bus(g)) != 0 || (rc = gw_start_http(g)) != 0)
+        (rc = gw_start_http(g)) != 0 || (rc = gw_start_bus(g)) != 0)
         goto fail;
     (void)uv_signal_start(&g->sigint, gw_on_signal, SIGINT);
     (void)uv_signal_start(&g->sigterm, gw_on_signal, SIGTERM);

@@ -72,8 +72,7 @@ const char *gw_match_get(const gw_match *m, const char *name);
 /* Percent-decode in[0..len) into out (cap bytes, NUL added). plus_space
  * turns '+' into ' ' (query strings). 0, or SFA_EFORMAT (bad escape, NUL
  * byte) / SFA_ELIMIT (does not fit). */
-SFA_MUST_CHECK int gw_url_decode(const char *in, size_t len, char *out, size_t cap,
-                                 int plus_space);
+SFA_MUST_CHECK int gw_url_decode(const char *in, size_t len, char *out, size_t cap, int plus_space);
 
 /* Find the idx-th occurrence (0-based) of key in query string qs (len
  * bytes, without '?'), decoded into out. 1 found, 0 absent, or
@@ -128,7 +127,7 @@ typedef struct gw_http_opts {
     int port;         /* 0 = ephemeral */
     int readonly;
     int log;
-    size_t body_max;  /* larger bodies get 413 */
+    size_t body_max; /* larger bodies get 413 */
 } gw_http_opts;
 
 /* Listen and serve on loop. Logs "Listening, HTTP port N". 0, or -errno
@@ -155,15 +154,14 @@ int gw_req_method(const gw_req *r);
 /* Path parameter of the matched route ({name}), decoded; NULL if absent. */
 const char *gw_req_param(const gw_req *r, const char *name);
 /* Query parameter (see gw_query_get). */
-SFA_MUST_CHECK int gw_req_query(const gw_req *r, const char *key, int idx, char *out,
-                                size_t cap);
+SFA_MUST_CHECK int gw_req_query(const gw_req *r, const char *key, int idx, char *out, size_t cap);
 /* The request body (may be empty). Borrows r. */
 const char *gw_req_body(const gw_req *r, size_t *len);
 
 /* Answers. Each ends the handler's work on r. */
-void gw_reply_json(gw_req *r, int status, json_t *body);      /* takes body */
-void gw_reply_text(gw_req *r, int status, const char *text);  /* text/plain */
-void gw_reply_empty(gw_req *r, int status);                   /* e.g. 204 */
+void gw_reply_json(gw_req *r, int status, json_t *body);     /* takes body */
+void gw_reply_text(gw_req *r, int status, const char *text); /* text/plain */
+void gw_reply_empty(gw_req *r, int status);                  /* e.g. 204 */
 /* {"error": status, "message": text} */
 void gw_reply_error(gw_req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -183,8 +181,7 @@ enum gw_kind { GW_FLOWS = 0, GW_GROUPS, GW_MAPS, GW_KINDS };
 
 /* Validate spec (borrowed) of kind; on success *view is new: the form GET
  * returns (defaults filled in). SFA_EFORMAT with a message in err otherwise. */
-typedef int (*gw_check_fn)(int kind, const json_t *spec, json_t **view, char *err,
-                           size_t errcap);
+typedef int (*gw_check_fn)(int kind, const json_t *spec, json_t **view, char *err, size_t errcap);
 
 typedef struct gw_state gw_state;
 
@@ -227,6 +224,20 @@ typedef struct gw_merge_stats {
     uint64_t bad_entries; /* answer entries without a string key and numeric value */
 } gw_merge_stats;
 
+/* The activeflows merge, fed entry by entry (sfa_survey_each_flow reads
+ * them straight from the answers): per key the max (agg_sum 0) or the sum
+ * of value; agent and dataSource of the largest single contribution;
+ * flowN added up; values of the winner (max) or added element-wise (sum).
+ * Entries borrow their strings, which must stay valid until the result is
+ * built. */
+typedef struct gw_flow_merge gw_flow_merge;
+gw_flow_merge *gw_flow_merge_new(int agg_sum); /* returns new */
+void gw_flow_merge_add(gw_flow_merge *m, const sfa_flow_entry *e);
+/* Sorted by value descending (ties by key), entries below min_value
+ * dropped, at most max_flows (negative: all). Returns a new array. */
+json_t *gw_flow_merge_result(gw_flow_merge *m, long max_flows, double min_value);
+void gw_flow_merge_free(gw_flow_merge *m);
+
 /* Merge activeflows results (each a borrowed JSON array of {key, value,
  * agent, dataSource, flowN[, values]}): per key the max (agg_sum 0) or sum
  * of value across results, flowN added up; sorted by value descending
@@ -268,7 +279,7 @@ struct gw_ctx {
     gw_members *members;
     gw_defs_pub *defs;
     gw_collectors *cols;
-    uint64_t start_ms;      /* monotonic */
+    uint64_t start_ms; /* monotonic */
     uint64_t start_wall_ms;
     gw_query_stats qst;
     gw_merge_stats mst;
@@ -316,11 +327,12 @@ void gw_members_stop(gw_members *m);
 void gw_members_close(gw_members *m);
 /* Has a hello round told us who is there (or two rounds passed)? */
 int gw_members_ready(const gw_members *m);
-/* Live aggregator ids, sorted (returns new array). */
+/* Live aggregator ids, sorted (returns new array); respondents with another
+ * role (the events service) are never members. */
 json_t *gw_members_live(const gw_members *m);
 size_t gw_members_count(const gw_members *m);
-/* {id: {"live":bool, "defsVersion":n, "buckets":n, "lastSeenMs":n, "stats":{...}}}
- * for every aggregator heard recently (returns new). */
+/* {id: {"role":s, "live":bool, "defsVersion":n, "buckets":n, "lastSeenMs":n,
+ * "stats":{...}}} for every respondent heard recently (returns new). */
 json_t *gw_members_json(const gw_members *m);
 
 /* ---- definitions publisher (defs_pub.c) ---- */

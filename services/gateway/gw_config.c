@@ -17,12 +17,13 @@
 
 #include "gw.h"
 
-#define GW_OPT(name, type, def, field, min, max, help)                                            \
-    {name, type, def, offsetof(gw_config, field), min, max, help}
+#define GW_OPT(name, type, def, field, min, max, help)                                             \
+    {                                                                                              \
+        name, type, def, offsetof(gw_config, field), min, max, help                                \
+    }
 
 const sfa_cfg_opt gw_config_table[] = {
-    GW_OPT("http.port", SFA_CFG_INT, "8008", http_port, 0, 65535,
-           "HTTP port (0 = any free port)"),
+    GW_OPT("http.port", SFA_CFG_INT, "8008", http_port, 0, 65535, "HTTP port (0 = any free port)"),
     GW_OPT("http.hostname", SFA_CFG_STR, NULL, http_hostname, 0, 0,
            "HTTP bind address (default: all, IPv4 and IPv6)"),
     GW_OPT("http.readonly", SFA_CFG_BOOL, "no", http_readonly, 0, 1,
@@ -92,8 +93,7 @@ gw_config_load(gw_config *cfg, int argc, char **argv)
         return rc;
     cfg->log_level_num = sfa_log_parse_level(cfg->log_level ? cfg->log_level : "INFO");
     if (cfg->log_level_num < 0) {
-        SFA_SEVERE("log.level: unknown level '%s' (SEVERE, WARNING, INFO or FINE)",
-                   cfg->log_level);
+        SFA_SEVERE("log.level: unknown level '%s' (SEVERE, WARNING, INFO or FINE)", cfg->log_level);
         rc = SFA_ECONFIG;
         goto fail;
     }

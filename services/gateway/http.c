@@ -100,7 +100,7 @@ struct gw_req {
 struct gw_hold {
     gw_req *r; /* NULL once h2o disposed the request */
     gw_http *h;
-    int refs;  /* the pool hook and the owner */
+    int refs; /* the pool hook and the owner */
 };
 
 /* ---- response helpers ---- */
@@ -313,8 +313,7 @@ http_method(h2o_iovec_t m)
 /* Find the route for r; *wrong_method is set when a pattern matched but
  * not for this method. */
 static const gw_route *
-http_find_route(gw_http *h, gw_req *r, const char *path, size_t len, void **arg,
-                int *wrong_method)
+http_find_route(gw_http *h, gw_req *r, const char *path, size_t len, void **arg, int *wrong_method)
 {
     int method = r->method == GW_HEAD ? GW_GET : r->method;
     gw_match m;
@@ -426,10 +425,9 @@ http_filter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
     int n;
 
     (void)self;
-    if (req->res.status < 400 ||
-        (ct >= 0 && h2o_memis(req->res.headers.entries[ct].value.base,
-                              req->res.headers.entries[ct].value.len,
-                              H2O_STRLIT("application/json")))) {
+    if (req->res.status < 400 || (ct >= 0 && h2o_memis(req->res.headers.entries[ct].value.base,
+                                                       req->res.headers.entries[ct].value.len,
+                                                       H2O_STRLIT("application/json")))) {
         h2o_setup_next_ostream(req, slot);
         return;
     }
@@ -467,8 +465,8 @@ http_log_access(h2o_logger_t *self, h2o_req_t *req)
         h->st.status_5xx++;
     if (h->opts.log)
         SFA_INFO("http: %.*s %.*s %d %zu", (int)req->input.method.len, req->input.method.base,
-                 (int)(req->input.path.len > 300 ? 300 : req->input.path.len),
-                 req->input.path.base, status, req->bytes_sent);
+                 (int)(req->input.path.len > 300 ? 300 : req->input.path.len), req->input.path.base,
+                 status, req->bytes_sent);
 }
 
 /* ---- connections ---- */

@@ -5,7 +5,10 @@
  * and its counters (proto/CONTROL.md). An aggregator is live when it
  * answered one of the last two hellos, so one lost answer does not move
  * buckets around. The live set (sorted ids) is what defs.v1 announces as
- * "members"; a change calls the owner back at once. Aggregators not heard
+ * "members"; a change calls the owner back at once. Other respondents on
+ * the query bus (the events service answers hello with "role":"events")
+ * are tracked for /sfa/v1/stats but never become members: only answers
+ * with no role or "role":"aggregator" own buckets. Respondents not heard
  * for MEMBERS_FORGET_ROUNDS rounds are forgotten.
  *
  * Loop thread only. A hello may still be in flight when the owner closes
@@ -22,6 +25,7 @@
 
 #define MEMBERS_FORGET_ROUNDS 30
 #define MEMBERS_ID_MAX 128
+#define MEMBERS_ROLE "aggregator" /* the role that owns buckets */
 
 struct gw_members {
     uv_timer_t timer;
@@ -33,7 +37,7 @@ struct gw_members {
     int closing;
     int timer_open;
     int ready;
-    json_t *table; /* id -> {"round": n, "seen": ms, "hello": body} */
+    json_t *table; /* id -> {"round": n, "seen": ms, "role": s, "hello": body} */
     json_t *live;  /* sorted array of live ids */
     void (*changed)(void *arg);
     void *arg;
@@ -65,10 +69,12 @@ members_compute_live(const gw_members *m)
     json_t *out = json_array(), *rec;
     const char *id;
 
-    json_object_foreach(m->table, id, rec) {
+    json_object_foreach(m->table, id, rec)
+    {
         uint64_t r = (uint64_t)json_integer_value(json_object_get(rec, "round"));
+        const char *role = json_string_value(json_object_get(rec, "role"));
 
-        if (r + 1 >= m->round)
+        if (r + 1 >= m->round && role && strcmp(role, MEMBERS_ROLE) == 0)
             ids[i++] = id;
     }
     qsort(ids, i, sizeof *ids, members_cmp);
@@ -85,7 +91,8 @@ members_forget_old(gw_members *m)
     json_t *rec;
     void *tmp;
 
-    json_object_foreach_safe(m->table, tmp, id, rec) {
+    json_object_foreach_safe(m->table, tmp, id, rec)
+    {
         uint64_t r = (uint64_t)json_integer_value(json_object_get(rec, "round"));
 
         if (r + MEMBERS_FORGET_ROUNDS < m->round)
@@ -96,18 +103,21 @@ members_forget_old(gw_members *m)
 static void
 members_take_answer(gw_members *m, const sfa_survey_answer *a, uint64_t now)
 {
-    json_t *body = sfa_survey_msg_json(a->msg, a->len), *id, *op;
+    json_t *body = sfa_survey_msg_json(a->msg, a->len), *id, *op, *role;
 
     if (!body)
         return;
     id = json_object_get(body, "id");
     op = json_object_get(body, "op");
+    role = json_object_get(body, "role");
     if (json_is_string(id) && json_string_length(id) > 0 &&
         json_string_length(id) < MEMBERS_ID_MAX && json_is_string(op) &&
         strcmp(json_string_value(op), "hello") == 0)
         json_object_set_new(m->table, json_string_value(id),
-                            json_pack("{s:I, s:I, s:O}", "round", (json_int_t)m->round + 1,
-                                      "seen", (json_int_t)now, "hello", body));
+                            json_pack("{s:I, s:I, s:s, s:O}", "round", (json_int_t)m->round + 1,
+                                      "seen", (json_int_t)now, "role",
+                                      json_is_string(role) ? json_string_value(role) : MEMBERS_ROLE,
+                                      "hello", body));
     json_decref(body);
 }
 
@@ -228,13 +238,15 @@ gw_members_json(const gw_members *m)
     uint64_t now = sfa_clock_ms();
     const char *id;
 
-    json_object_foreach(m->table, id, rec) {
+    json_object_foreach(m->table, id, rec)
+    {
         uint64_t r = (uint64_t)json_integer_value(json_object_get(rec, "round"));
         uint64_t seen = (uint64_t)json_integer_value(json_object_get(rec, "seen"));
         json_t *o = json_object();
 
         hello = json_object_get(rec, "hello");
         b = json_object_get(hello, "buckets");
+        json_object_set(o, "role", json_object_get(rec, "role"));
         json_object_set_new(o, "live", json_boolean(r + 1 >= m->round));
         json_object_set_new(o, "lastSeenMs", json_integer((json_int_t)(now - seen)));
         if ((v = json_object_get(hello, "defs_version")) != NULL)

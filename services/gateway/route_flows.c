@@ -74,8 +74,8 @@ route_put(gw_req *r, gw_ctx *g, int kind, const char *name)
 
     spec = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!spec) {
-        gw_reply_error(r, 400, "invalid JSON body: %s (line %d, column %d)", jerr.text,
-                       jerr.line, jerr.column);
+        gw_reply_error(r, 400, "invalid JSON body: %s (line %d, column %d)", jerr.text, jerr.line,
+                       jerr.column);
         return GW_DONE;
     }
     err[0] = '\0';

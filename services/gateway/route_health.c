@@ -78,15 +78,19 @@ health_set_u(json_t *o, const char *k, uint64_t v)
     json_object_set_new(o, k, json_integer((json_int_t)v));
 }
 
-/* Sum of a numeric counter over the aggregators' hello stats. */
+/* Sum of a numeric counter over the hello stats of respondents of role. */
 static uint64_t
-health_agg_sum(json_t *members, const char *name)
+health_role_sum(json_t *members, const char *role, const char *name)
 {
-    const char *id;
+    const char *id, *r;
     json_t *m, *v;
     uint64_t sum = 0;
 
-    json_object_foreach(members, id, m) {
+    json_object_foreach(members, id, m)
+    {
+        r = json_string_value(json_object_get(m, "role"));
+        if (!r || strcmp(r, role) != 0)
+            continue;
         v = json_object_get(json_object_get(m, "stats"), name);
         if (json_is_number(v) && json_number_value(v) > 0)
             sum += (uint64_t)json_number_value(v);
@@ -150,10 +154,10 @@ route_analyzer(gw_req *r, void *arg)
                  gw_collectors_sum(c, "decode_parse_errors") +
                      gw_collectors_sum(c, "decode_not_sflow"));
     health_set_u(o, "sFlowUnsupportedVersion", gw_collectors_sum(c, "decode_unsupported_version"));
-    health_set_u(o, "flowsGenerated", health_agg_sum(members, "flows_generated"));
-    health_set_u(o, "flowsLost", health_agg_sum(members, "flows_lost"));
-    health_set_u(o, "eventsGenerated", 0);
-    health_set_u(o, "eventsLost", 0);
+    health_set_u(o, "flowsGenerated", health_role_sum(members, "aggregator", "flows_generated"));
+    health_set_u(o, "flowsLost", health_role_sum(members, "aggregator", "flows_lost"));
+    health_set_u(o, "eventsGenerated", health_role_sum(members, "events", "events"));
+    health_set_u(o, "eventsLost", health_role_sum(members, "events", "eventsLost"));
     health_set_u(o, "httpConnectionsCurrent", hs.conns_current);
     health_set_u(o, "httpConnectionsTotal", hs.conns_total);
     health_set_u(o, "httpMessagesReceived", hs.requests);
@@ -167,10 +171,9 @@ route_analyzer(gw_req *r, void *arg)
     health_set_u(o, "sfaCollectors", gw_collectors_count(c));
     health_set_u(o, "sfaAggregatorsLive", gw_members_count(g->members));
     health_set_u(o, "sfaAggregatorsConnected", ss.peers);
-    health_set_u(o, "sfaBusDrops", gw_collectors_sum(c, "bus_send_failed") +
-                                       health_agg_sum(members, "bus_gaps") +
-                                       health_agg_sum(members, "bus_drops") +
-                                       gw_collectors_gaps(c));
+    health_set_u(o, "sfaBusDrops",
+                 gw_collectors_sum(c, "bus_send_failed") +
+                     health_role_sum(members, "aggregator", "bus_gaps") + gw_collectors_gaps(c));
     health_set_u(o, "sfaQueries", g->qst.queries);
     health_set_u(o, "sfaQueryTimeouts", g->qst.query_timeouts);
     health_set_u(o, "sfaQueryAnswersMissing", g->qst.answers_missing);
@@ -204,7 +207,8 @@ health_filter_agents(gw_req *r, json_t **table)
         if (json_is_string(list)) { /* ALL */
             json_object_update(out, *table);
         } else {
-            json_array_foreach(list, i, a) {
+            json_array_foreach(list, i, a)
+            {
                 json_t *rec = json_object_get(*table, json_string_value(a));
 
                 if (rec)
@@ -252,24 +256,23 @@ health_gateway_counters(gw_ctx *g)
         " s:{s:I, s:I, s:I, s:I, s:I, s:I},"
         " s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I}",
         "service", "gateway", "uptime_ms", (json_int_t)(sfa_clock_ms() - g->start_ms), "http",
-        "conns_total", (json_int_t)hs.conns_total, "conns_current",
-        (json_int_t)hs.conns_current, "requests", (json_int_t)hs.requests, "responses",
-        (json_int_t)hs.responses, "bytes_in", (json_int_t)hs.bytes_in, "bytes_out",
-        (json_int_t)hs.bytes_out, "status_2xx", (json_int_t)hs.status_2xx, "status_4xx",
-        (json_int_t)hs.status_4xx, "status_5xx", (json_int_t)hs.status_5xx, "pending",
-        (json_int_t)hs.pending, "abandoned", (json_int_t)hs.abandoned, "survey", "started",
-        (json_int_t)ss.started, "complete", (json_int_t)ss.complete, "timeouts",
-        (json_int_t)ss.timeouts, "failed", (json_int_t)ss.failed, "answers",
-        (json_int_t)ss.answers, "inflight", (json_int_t)ss.inflight, "peers",
-        (json_int_t)ss.peers, "query", "queries", (json_int_t)g->qst.queries, "timeouts",
-        (json_int_t)g->qst.query_timeouts, "answers_missing",
-        (json_int_t)g->qst.answers_missing, "answers_bad", (json_int_t)g->qst.answers_bad,
-        "busy", (json_int_t)g->qst.busy, "coalesced", (json_int_t)g->qst.coalesced, "state",
-        "version",
-        (json_int_t)gw_state_version(g->state), "writes", (json_int_t)st.writes,
-        "write_errors", (json_int_t)st.write_errors, "load_dropped",
-        (json_int_t)st.load_dropped, "defs_published", (json_int_t)gw_defs_pub_count(g->defs),
-        "control_gaps", (json_int_t)gw_collectors_gaps(g->cols), "merge_bad_entries",
+        "conns_total", (json_int_t)hs.conns_total, "conns_current", (json_int_t)hs.conns_current,
+        "requests", (json_int_t)hs.requests, "responses", (json_int_t)hs.responses, "bytes_in",
+        (json_int_t)hs.bytes_in, "bytes_out", (json_int_t)hs.bytes_out, "status_2xx",
+        (json_int_t)hs.status_2xx, "status_4xx", (json_int_t)hs.status_4xx, "status_5xx",
+        (json_int_t)hs.status_5xx, "pending", (json_int_t)hs.pending, "abandoned",
+        (json_int_t)hs.abandoned, "survey", "started", (json_int_t)ss.started, "complete",
+        (json_int_t)ss.complete, "timeouts", (json_int_t)ss.timeouts, "failed",
+        (json_int_t)ss.failed, "answers", (json_int_t)ss.answers, "inflight",
+        (json_int_t)ss.inflight, "peers", (json_int_t)ss.peers, "query", "queries",
+        (json_int_t)g->qst.queries, "timeouts", (json_int_t)g->qst.query_timeouts,
+        "answers_missing", (json_int_t)g->qst.answers_missing, "answers_bad",
+        (json_int_t)g->qst.answers_bad, "busy", (json_int_t)g->qst.busy, "coalesced",
+        (json_int_t)g->qst.coalesced, "state", "version", (json_int_t)gw_state_version(g->state),
+        "writes", (json_int_t)st.writes, "write_errors", (json_int_t)st.write_errors,
+        "load_dropped", (json_int_t)st.load_dropped, "defs_published",
+        (json_int_t)gw_defs_pub_count(g->defs), "control_gaps",
+        (json_int_t)gw_collectors_gaps(g->cols), "merge_bad_entries",
         (json_int_t)g->mst.bad_entries);
 }
 
@@ -282,18 +285,21 @@ route_sfa_stats(gw_req *r, void *arg)
     const char *id;
 
     json_object_set_new(out, "gateway", health_gateway_counters(g));
-    json_object_foreach(cols, id, rec) {
-        json_t *o = json_pack("{s:s, s:O, s:O}", "service", "collector", "ageMs",
-                              json_object_get(rec, "ageMs"), "counters",
-                              json_object_get(rec, "stats"));
+    json_object_foreach(cols, id, rec)
+    {
+        json_t *o =
+            json_pack("{s:s, s:O, s:O}", "service", "collector", "ageMs",
+                      json_object_get(rec, "ageMs"), "counters", json_object_get(rec, "stats"));
 
         json_object_set_new(out, id, o);
     }
-    json_object_foreach(aggs, id, rec) {
+    json_object_foreach(aggs, id, rec)
+    {
         json_t *o = json_deep_copy(rec);
         json_t *st = json_object_get(o, "stats");
 
-        json_object_set_new(o, "service", json_string("aggregator"));
+        json_object_set(o, "service", json_object_get(o, "role"));
+        json_object_del(o, "role");
         if (st) {
             json_object_set(o, "counters", st);
             json_object_del(o, "stats");

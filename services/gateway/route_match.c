@@ -129,8 +129,8 @@ gw_query_get(const char *qs, size_t len, const char *key, int idx, char *out, si
         const char *ke = eq ? eq : pe;
 
         /* Names are compared decoded, so "max%46lows" is maxFlows too. */
-        if (gw_url_decode(p, (size_t)(ke - p), name, sizeof name, 1) == 0 &&
-            strlen(name) == klen && memcmp(name, key, klen) == 0 && idx-- == 0) {
+        if (gw_url_decode(p, (size_t)(ke - p), name, sizeof name, 1) == 0 && strlen(name) == klen &&
+            memcmp(name, key, klen) == 0 && idx-- == 0) {
             if (!eq)
                 return gw_url_decode("", 0, out, cap, 1) == 0 ? 1 : SFA_ELIMIT;
             int rc = gw_url_decode(eq + 1, (size_t)(pe - eq - 1), out, cap, 1);

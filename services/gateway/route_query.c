@@ -67,8 +67,7 @@ gw_agents_parse(const char *sel, json_t **out, char *err, size_t errcap)
     }
     if (strcasecmp(sel, "TOPOLOGY") == 0 || strcasecmp(sel, "EDGE") == 0 ||
         strcasecmp(sel, "CORE") == 0) {
-        snprintf(err, errcap, "agent selector %s needs a topology, which sfa does not keep",
-                 sel);
+        snprintf(err, errcap, "agent selector %s needs a topology, which sfa does not keep", sel);
         return SFA_EFORMAT;
     }
     list = json_array();
@@ -83,8 +82,7 @@ gw_agents_parse(const char *sel, json_t **out, char *err, size_t errcap)
         memcpy(tok, p, n);
         tok[n] = '\0';
         if (sfa_addr_parse(tok, &a) != 0) {
-            snprintf(err, errcap, "unknown agent '%.64s': use ALL, an IP address or a list",
-                     tok);
+            snprintf(err, errcap, "unknown agent '%.64s': use ALL, an IP address or a list", tok);
             goto fail;
         }
         canon[sfa_addr_format(&a, canon)] = '\0';
@@ -254,6 +252,32 @@ route_batch_alive(const route_q *q)
 }
 
 static void
+route_flow_entry(const sfa_flow_entry *e, void *arg)
+{
+    gw_flow_merge_add(arg, e);
+}
+
+/* Merge the activeflows answers straight from the messages (no JSON tree
+ * per entry: this is the hot path of the busiest query). */
+static json_t *
+route_merge_flows(gw_ctx *g, const sfa_survey_result *res, const route_q *q)
+{
+    gw_flow_merge *m;
+    json_t *out;
+
+    if (!route_batch_alive(q))
+        return json_array();
+    m = gw_flow_merge_new(q->agg_sum);
+    for (size_t i = 0; i < res->nanswers; i++)
+        if (sfa_survey_each_flow(res->answers[i].msg, res->answers[i].len, "activeflows",
+                                 route_flow_entry, m, &g->mst.bad_entries) < 0)
+            g->qst.answers_bad++;
+    out = gw_flow_merge_result(m, q->max_flows, q->min_value);
+    gw_flow_merge_free(m);
+    return out;
+}
+
+static void
 route_query_done(const sfa_survey_result *res, void *arg)
 {
     route_q *q = arg;
@@ -273,15 +297,15 @@ route_query_done(const sfa_survey_result *res, void *arg)
         route_batch_free(q);
         return;
     }
-    if (route_batch_alive(q)) {
-        results = sfa_xcalloc(res->nanswers ? res->nanswers : 1, sizeof *results);
-        k = route_collect(g, res, op, results);
-    }
-    if (q->op == QUERY_ACTIVEFLOWS)
-        merged = gw_merge_activeflows(results, k, q->agg_sum, q->max_flows, q->min_value,
-                                      &g->mst);
-    else
+    if (q->op == QUERY_ACTIVEFLOWS) {
+        merged = route_merge_flows(g, res, q);
+    } else {
+        if (route_batch_alive(q)) {
+            results = sfa_xcalloc(res->nanswers ? res->nanswers : 1, sizeof *results);
+            k = route_collect(g, res, op, results);
+        }
         merged = gw_merge_flowkeys(results, k);
+    }
     for (size_t i = 0; i < k; i++)
         json_decref(results[i]);
     free(results);
@@ -369,9 +393,9 @@ route_activeflows(gw_req *r, void *arg)
         json_decref(agents);
         return GW_DONE;
     }
-    body = json_pack("{s:s, s:s, s:o, s:I, s:f, s:s}", "op", "activeflows", "name", name,
-                     "agents", agents, "maxFlows", (json_int_t)q.max_flows, "minValue",
-                     q.min_value, "aggMode", q.agg_sum ? "sum" : "max");
+    body = json_pack("{s:s, s:s, s:o, s:I, s:f, s:s}", "op", "activeflows", "name", name, "agents",
+                     agents, "maxFlows", (json_int_t)q.max_flows, "minValue", q.min_value,
+                     "aggMode", q.agg_sum ? "sum" : "max");
     if (route_arg_filter(r, body) < 0) {
         json_decref(body);
         return GW_DONE;

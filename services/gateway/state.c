@@ -148,7 +148,8 @@ state_load_kind(gw_state *s, int k, json_t *obj)
 
     if (!json_is_object(obj))
         return;
-    json_object_foreach(obj, name, spec) {
+    json_object_foreach(obj, name, spec)
+    {
         if (!gw_name_valid(name) || s->check(k, spec, &view, err, sizeof err) != 0) {
             SFA_WARN("state: dropping stored %s '%s': %s", state_kind_names[k], name,
                      gw_name_valid(name) ? err : "bad name");
@@ -176,8 +177,8 @@ state_load(gw_state *s)
         return SFA_EFORMAT;
     }
     v = json_object_get(doc, "version");
-    s->version = json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
-                                                                  : 0;
+    s->version =
+        json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
     for (int k = 0; k < GW_KINDS; k++)
         state_load_kind(s, k, json_object_get(doc, state_kind_names[k]));
     json_decref(doc);
@@ -258,8 +259,7 @@ gw_state_views(const gw_state *s, int kind)
 }
 
 int
-gw_state_put(gw_state *s, int kind, const char *name, const json_t *spec, char *err,
-             size_t errcap)
+gw_state_put(gw_state *s, int kind, const char *name, const json_t *spec, char *err, size_t errcap)
 {
     json_t *view = NULL, *old_spec, *old_view;
     int rc;

@@ -1,10 +1,13 @@
-/* bench_decode.c - throughput of the sFlow decoder (decode only).
+/* bench_decode.c - throughput of the sFlow decoder, alone and with the
+ * bus encoder (the collector's per-datagram path).
  *
  * Loads the UDP payloads of pcap captures into memory (sFlow captures of
  * tests/data or shared/data/sflow, or the files named on the command
- * line), then decodes them in a loop on one core for about a second of
- * CPU time per file and prints datagrams/s, flow samples/s and ns per
- * flow sample (rates per second of this thread's CPU time).
+ * line), then for about a second of CPU time per file and mode decodes
+ * them in a loop on one core ("decode"), or decodes and encodes each
+ * datagram's flow and counter samples into 256 KiB bus batches as the
+ * collector does ("decode+encode"). Prints datagrams/s, flow samples/s
+ * and ns per flow sample (rates per second of this thread's CPU time).
  * Prints numbers and asserts nothing (STYLE: timing never goes into tests).
  * Single-threaded.
  */
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <sfa/codec.h>
 #include <sfa/mem.h>
 
 #include "pcap_frame.h"
@@ -79,18 +83,42 @@ bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Decode the set repeatedly for about min_s seconds; print the rates. */
+#define BENCH_BATCH (256 * 1024)
+
+/* Encode d's samples of kind into b, starting a new batch when full. */
 static void
-bench_run(const char *name, const bench_set *set, sfa_dgram *d, double min_s)
+bench_encode(sfa_batch *b, uint8_t *buf, const sfa_dgram *d, int kind)
 {
+    if (sfa_batch_add(b, d, kind) == 0)
+        return;
+    (void)sfa_batch_finish(b, 1, 0);
+    if (sfa_batch_begin(b, buf, BENCH_BATCH, "flow.v1.00", "bench") == 0 &&
+        sfa_batch_add(b, d, kind) != 0)
+        fprintf(stderr, "bench-decode: a datagram does not fit an empty batch\n");
+}
+
+/* Decode (and encode when enc) the set repeatedly for about min_s seconds;
+ * print the rates. */
+static void
+bench_run(const char *name, const bench_set *set, sfa_dgram *d, double min_s, int enc)
+{
+    static uint8_t fbuf[BENCH_BATCH], cbuf[BENCH_BATCH];
+    sfa_batch fb, cb;
     col_decode_stats st;
     uint64_t flows = 0, counters = 0, dgrams = 0;
     double t0 = bench_now(), t;
 
     memset(&st, 0, sizeof st);
+    if (sfa_batch_begin(&fb, fbuf, sizeof fbuf, "flow.v1.00", "bench") ||
+        sfa_batch_begin(&cb, cbuf, sizeof cbuf, "counter.v1.00", "bench"))
+        return;
     do {
         for (size_t i = 0; i < set->n; i++) {
             (void)col_sflow_decode(set->data + set->off[i], set->len[i], d, &st);
+            if (enc) {
+                bench_encode(&fb, fbuf, d, SFA_KIND_FLOW);
+                bench_encode(&cb, cbuf, d, SFA_KIND_COUNTER);
+            }
             for (uint32_t k = 0; k < d->nsamples; k++) {
                 flows += sfa_sample_is_flow(&d->samples[k]) || d->samples[k].tag == 5;
                 counters += sfa_sample_is_counter(&d->samples[k]);
@@ -99,8 +127,8 @@ bench_run(const char *name, const bench_set *set, sfa_dgram *d, double min_s)
         dgrams += set->n;
         t = bench_now() - t0;
     } while (t < min_s);
-    printf("%-44s %9.0f dgram/s %11.0f flow samples/s %9.0f counter samples/s %6.1f ns/flow\n",
-           name, (double)dgrams / t, (double)flows / t, (double)counters / t,
+    printf("%-14s %-40s %9.0f dgram/s %11.0f flow samples/s %9.0f counter samples/s %6.1f ns/flow\n",
+           enc ? "decode+encode" : "decode", name, (double)dgrams / t, (double)flows / t, (double)counters / t,
            flows ? t * 1e9 / (double)flows : 0.0);
 }
 
@@ -123,7 +151,7 @@ main(int argc, char **argv)
         files = defaults;
         nfiles = (int)(sizeof defaults / sizeof defaults[0]);
     }
-    printf("bench-decode: decode only, one core, per CPU second, sizeof(sfa_dgram) = %zu\n",
+    printf("bench-decode: one core, per CPU second, sizeof(sfa_dgram) = %zu\n",
            sizeof *d);
     for (int i = 0; i < nfiles; i++) {
         bench_set set = {0};
@@ -134,7 +162,8 @@ main(int argc, char **argv)
             continue;
         }
         const char *base = strrchr(files[i], '/');
-        bench_run(base ? base + 1 : files[i], &set, d, secs);
+        for (int enc = 0; enc < 2; enc++)
+            bench_run(base ? base + 1 : files[i], &set, d, secs, enc);
         for (size_t k = 0; k < set.n; k++)
             bench_add(&all, set.data + set.off[k], set.len[k]);
         free(set.data);
@@ -142,7 +171,8 @@ main(int argc, char **argv)
         free(set.len);
     }
     if (all.n)
-        bench_run("(all files)", &all, d, secs);
+        for (int enc = 0; enc < 2; enc++)
+            bench_run("(all files)", &all, d, secs, enc);
     free(all.data);
     free(all.off);
     free(all.len);

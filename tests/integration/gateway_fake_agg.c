@@ -4,13 +4,16 @@
  *
  *   gateway_fake_agg --query URL --defs URL --id ID [--flows FILE]
  *                    [--flowkeys FILE] [--defs-out FILE] [--delay MS]
+ *                    [--role ROLE]
  *
  * --flows holds {"<flow name>": [activeflows entries]}; an activeflows
  * survey is answered with the entries of its flow name (all of them: the
  * gateway merges and caps). --flowkeys holds the flowkeys result. hello
  * answers carry the id, the last defs.v1 version seen and a few counters.
  * --defs-out receives every defs.v1 body (written atomically). --delay
- * holds every answer but hello for MS milliseconds. SIGTERM/SIGINT end it.
+ * holds every answer but hello for MS milliseconds. --role adds "role" to
+ * the hello answer (the events service says "events"). SIGTERM/SIGINT end
+ * it.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +32,7 @@ typedef struct fake {
     sfa_bus *defs;
     const char *id;
     const char *defs_out;
+    const char *role;
     json_t *flows;
     json_t *flowkeys;
     long delay_ms;
@@ -57,9 +61,11 @@ fake_answer(fake *f, json_t *q)
     } else if (strcmp(op, "hello") == 0) {
         json_object_set_new(ans, "defs_version", json_integer((json_int_t)f->defs_version));
         json_object_set_new(ans, "buckets", json_pack("[i,i]", 1, 2));
-        json_object_set_new(ans, "stats", json_pack("{s:I, s:I}", "surveys",
-                                                    (json_int_t)f->surveys, "answered",
-                                                    (json_int_t)f->answered));
+        if (f->role)
+            json_object_set_new(ans, "role", json_string(f->role));
+        json_object_set_new(ans, "stats",
+                            json_pack("{s:I, s:I}", "surveys", (json_int_t)f->surveys, "answered",
+                                      (json_int_t)f->answered));
     } else if (strcmp(op, "activeflows") == 0) {
         r = json_object_get(f->flows, json_string_value(json_object_get(q, "name")));
         json_object_set_new(ans, "result", r ? json_incref(r) : json_array());
@@ -215,6 +221,8 @@ main(int argc, char **argv)
             f.defs_out = argv[i + 1];
         else if (strcmp(argv[i], "--delay") == 0)
             f.delay_ms = atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--role") == 0)
+            f.role = argv[i + 1];
     }
     if (!query || !defs || !f.id) {
         fprintf(stderr, "usage: %s --query URL --defs URL --id ID [...]\n", argv[0]);

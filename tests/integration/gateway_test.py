@@ -20,7 +20,8 @@ dial its query bus and subscribe to its defs bus. Cases:
              as sfaQueryTimeouts
   defs       definitions reach aggregators on defs.v1 within 2 s of a change,
              reach an aggregator started later within 2 s, and keep coming
-             after a gateway restart
+             after a gateway restart; a respondent with another role (events)
+             is listed but never a member
   collector  a real sfa-collector replaying a capture: /agents/json and the
              sFlow counters of /analyzer/json come from its stats.v1/agents.v1
 """
@@ -162,7 +163,7 @@ class Gateway:
 
 
 class FakeAgg:
-    def __init__(self, args, gw, agg_id, flows=None, flowkeys=None, delay=0):
+    def __init__(self, args, gw, agg_id, flows=None, flowkeys=None, delay=0, role=None):
         self.args, self.gw, self.id = args, gw, agg_id
         self.defs_out = os.path.join(gw.dir, agg_id + "-defs.json")
         if os.path.exists(self.defs_out):
@@ -181,6 +182,8 @@ class FakeAgg:
             argv += ["--flowkeys", path]
         if delay:
             argv += ["--delay", str(delay)]
+        if role:
+            argv += ["--role", role]
         self.proc = subprocess.Popen(argv)
         PROCS.append(self.proc)
 
@@ -278,6 +281,15 @@ def case_crud(t, args):
     t.eq(gw.get("/agents/json"), (200, {}), "/agents/json: no collector, empty object")
     t.eq(gw.get("/flowkeys/json"), (200, {}), "/flowkeys/json: no aggregator, empty object")
     t.eq(gw.get("/activeflows/ALL/pairs/json"), (200, []), "activeflows: no aggregator, []")
+    # A second gateway on the same bus paths must not steal them.
+    gw2 = Gateway(args, "crud", fresh=False)
+    gw2.logs = 100
+    gw2.start()
+    rc = gw2.proc.wait(10) if gw2.proc else None
+    t.ok(rc == 2, "a second gateway on the same bus paths exits 2", rc)
+    agg = FakeAgg(args, gw, "agg-crud")
+    t.ok(wait_until(lambda: live(gw) == 1, 5), "the first one keeps its query bus", live(gw))
+    agg.stop()
     t.eq(gw.stop(), 0, "SIGTERM: exit 0")
 
 
@@ -594,6 +606,12 @@ def case_defs(t, args):
     t.ok(wait_until(lambda: gw.get("/sfa/v1/stats")[1].get("agg-b", {}).get("defsVersion") ==
                     (b.defs() or {}).get("version"), 3),
          "hello answers report the applied version")
+    ev = FakeAgg(args, gw, "events-1", role="events")
+    t.ok(wait_until(lambda: gw.get("/sfa/v1/stats")[1].get("events-1", {}).get("service") ==
+                    "events", 5), "a respondent with role events shows in /sfa/v1/stats")
+    t.ok((b.defs() or {}).get("members") == ["agg-a", "agg-b"] and live(gw) == 2,
+         "but never becomes a member", ((b.defs() or {}).get("members"), live(gw)))
+    ev.stop()
     v1 = (a.defs() or {}).get("version", 0)
     t.eq(gw.stop(), 0, "gateway stops")
     os.unlink(a.defs_out)

@@ -50,8 +50,8 @@ typedef struct sfa_survey_answer {
 typedef struct sfa_survey_result {
     const sfa_survey_answer *answers; /* borrows, valid during the callback only */
     size_t nanswers;
-    unsigned expected;   /* respondents connected when the survey went out */
-    int status;          /* 0 complete; -ETIMEDOUT deadline with fewer answers; SFA_EBUS failed/closed */
+    unsigned expected; /* respondents connected when the survey went out */
+    int status; /* 0 complete; -ETIMEDOUT deadline with fewer answers; SFA_EBUS failed/closed */
     uint64_t elapsed_us; /* from sfa_survey_start to completion */
 } sfa_survey_result;
 
@@ -59,13 +59,13 @@ typedef struct sfa_survey_result {
 typedef void (*sfa_survey_cb)(const sfa_survey_result *res, void *arg);
 
 typedef struct sfa_survey_stats {
-    uint64_t started;   /* surveys sent */
-    uint64_t complete;  /* every expected respondent answered */
-    uint64_t timeouts;  /* deadline reached with answers missing */
-    uint64_t failed;    /* nng refused the survey (or the socket closed) */
-    uint64_t answers;   /* answers received */
-    uint64_t inflight;  /* surveys not finished yet */
-    uint64_t peers;     /* respondents connected now */
+    uint64_t started;  /* surveys sent */
+    uint64_t complete; /* every expected respondent answered */
+    uint64_t timeouts; /* deadline reached with answers missing */
+    uint64_t failed;   /* nng refused the survey (or the socket closed) */
+    uint64_t answers;  /* answers received */
+    uint64_t inflight; /* surveys not finished yet */
+    uint64_t peers;    /* respondents connected now */
 } sfa_survey_stats;
 
 /* Open a surveyor and listen on url (ipc:// stale sockets are replaced, as
@@ -79,8 +79,8 @@ SFA_MUST_CHECK int sfa_survey_add_url(sfa_surveyor *sv, const char *url);
  * at most timeout_ms. cb (with arg, both borrowed) is called exactly once,
  * later, from the loop thread - never from inside this call. 0, or
  * SFA_ELIMIT when too many surveys are in flight (cb is then not called). */
-SFA_MUST_CHECK int sfa_survey_start(sfa_surveyor *sv, const void *msg, size_t len,
-                                    int timeout_ms, sfa_survey_cb cb, void *arg);
+SFA_MUST_CHECK int sfa_survey_start(sfa_surveyor *sv, const void *msg, size_t len, int timeout_ms,
+                                    sfa_survey_cb cb, void *arg);
 
 /* sfa_survey_start with a message built from body (borrowed): topic
  * SFA_TOPIC_QUERY, envelope src (borrowed). Also SFA_ELIMIT if the body
@@ -102,6 +102,37 @@ void sfa_survey_close(sfa_surveyor *sv);
  * new (caller decrefs), or NULL when msg is not a well-formed query.v1
  * message. msg borrows. */
 json_t *sfa_survey_msg_json(const uint8_t *msg, size_t len);
+
+/* ---- reading activeflows answers without building JSON ---- */
+
+#define SFA_FLOW_ENTRY_VALUES 16 /* "values" kept per entry; more are dropped */
+
+/* One entry of an activeflows result (proto/CONTROL.md), read in place:
+ * the strings borrow the message and are not NUL-terminated (valid UTF-8,
+ * checked). */
+typedef struct sfa_flow_entry {
+    const char *key;
+    size_t key_len;
+    double value;
+    const char *agent; /* NULL when absent */
+    size_t agent_len;
+    const char *ds; /* dataSource; NULL when absent */
+    size_t ds_len;
+    int64_t flow_n; /* 1 when absent */
+    int nvalues;    /* -1: no "values" member */
+    double values[SFA_FLOW_ENTRY_VALUES];
+} sfa_flow_entry;
+
+/* Called for each well-formed entry; e borrows the message for the call. */
+typedef void (*sfa_flow_entry_cb)(const sfa_flow_entry *e, void *arg);
+
+/* Walk the "result" array of a query.v1 answer whose "op" is op, calling
+ * cb for every entry with a string key and a finite numeric value. No
+ * allocation. Returns the number of entries delivered; *bad (may be NULL)
+ * gains the entries skipped as malformed. SFA_EFORMAT when msg is not a
+ * query.v1 answer to op with an array result. msg borrows. */
+SFA_MUST_CHECK int sfa_survey_each_flow(const uint8_t *msg, size_t len, const char *op,
+                                        sfa_flow_entry_cb cb, void *arg, uint64_t *bad);
 
 /* ---- the answering side ---- */
 

@@ -37,10 +37,10 @@ main(void)
 
     CHECK_OK(load(&cfg, 0, NULL), "defaults load");
     CHECK_EQ(cfg.sflow_port, 6343, "sflow.port 6343");
-    CHECK_EQ(cfg.sflow_rcvbuf, 8388608, "sflow.rcvbuf 8 MiB");
+    CHECK_EQ(cfg.sflow_rcvbuf, 33554432, "sflow.rcvbuf 32 MiB");
     CHECK_EQ(cfg.bus_lanes, 4, "bus.lanes 4");
     CHECK_EQ(cfg.bus_sndbuf, 1024, "bus.sndbuf 1024");
-    CHECK_EQ(cfg.bus_batch_bytes, 32768, "bus.batch.bytes 32768");
+    CHECK_EQ(cfg.bus_batch_bytes, 262144, "bus.batch.bytes 256 KiB");
     CHECK_EQ(cfg.sflow_file_fast, 0, "sflow.file.fast no");
     CHECK_EQ(cfg.sflow_file_loop, 0, "sflow.file.loop no");
     CHECK_EQ(cfg.sflow_file_port, 6343, "sflow.file.port follows sflow.port");

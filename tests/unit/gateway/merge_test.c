@@ -34,13 +34,15 @@ test_max(void)
     json_t *r[2], *out;
     gw_merge_stats st = {0};
 
-    r[0] = parse("[{\"key\":\"a\",\"value\":10,\"agent\":\"10.0.0.1\",\"dataSource\":\"1\","
-                 "\"flowN\":1,\"values\":[1,2]},"
-                 "{\"key\":\"b\",\"value\":5,\"agent\":\"10.0.0.1\",\"dataSource\":\"2\",\"flowN\":1}]");
-    r[1] = parse("[{\"key\":\"a\",\"value\":30,\"agent\":\"10.0.0.9\",\"dataSource\":\"7\","
-                 "\"flowN\":2,\"values\":[3,4]},"
-                 "{\"key\":\"c\",\"value\":20,\"agent\":\"10.0.0.9\",\"dataSource\":\"7\",\"flowN\":1},"
-                 "{\"nokey\":1},{\"key\":\"d\",\"value\":\"x\"}]");
+    r[0] = parse(
+        "[{\"key\":\"a\",\"value\":10,\"agent\":\"10.0.0.1\",\"dataSource\":\"1\","
+        "\"flowN\":1,\"values\":[1,2]},"
+        "{\"key\":\"b\",\"value\":5,\"agent\":\"10.0.0.1\",\"dataSource\":\"2\",\"flowN\":1}]");
+    r[1] = parse(
+        "[{\"key\":\"a\",\"value\":30,\"agent\":\"10.0.0.9\",\"dataSource\":\"7\","
+        "\"flowN\":2,\"values\":[3,4]},"
+        "{\"key\":\"c\",\"value\":20,\"agent\":\"10.0.0.9\",\"dataSource\":\"7\",\"flowN\":1},"
+        "{\"nokey\":1},{\"key\":\"d\",\"value\":\"x\"}]");
     out = gw_merge_activeflows(r, 2, 0, 100, 0, &st);
     CHECK_EQ(json_array_size(out), 3, "max: three keys");
     CHECK_STR(key_at(out, 0), "a", "max: a first");
@@ -51,9 +53,9 @@ test_max(void)
               "max: dataSource of the larger contribution");
     CHECK_EQ(json_integer_value(json_object_get(json_array_get(out, 0), "flowN")), 3,
              "max: flowN adds up");
-    CHECK_NEAR(json_number_value(json_array_get(
-                   json_object_get(json_array_get(out, 0), "values"), 0)),
-               3, 1e-9, "max: values of the winner");
+    CHECK_NEAR(
+        json_number_value(json_array_get(json_object_get(json_array_get(out, 0), "values"), 0)), 3,
+        1e-9, "max: values of the winner");
     CHECK_STR(key_at(out, 1), "c", "max: c second");
     CHECK_STR(key_at(out, 2), "b", "max: b third");
     CHECK(json_object_get(json_array_get(out, 2), "values") == NULL, "no values when none given");
@@ -77,9 +79,10 @@ test_sum(void)
 {
     json_t *r[2], *out, *vals;
 
-    r[0] = parse("[{\"key\":\"a\",\"value\":10,\"agent\":\"10.0.0.1\",\"dataSource\":\"1\","
-                 "\"flowN\":1,\"values\":[1,2]},"
-                 "{\"key\":\"b\",\"value\":25,\"agent\":\"10.0.0.1\",\"dataSource\":\"2\",\"flowN\":1}]");
+    r[0] = parse(
+        "[{\"key\":\"a\",\"value\":10,\"agent\":\"10.0.0.1\",\"dataSource\":\"1\","
+        "\"flowN\":1,\"values\":[1,2]},"
+        "{\"key\":\"b\",\"value\":25,\"agent\":\"10.0.0.1\",\"dataSource\":\"2\",\"flowN\":1}]");
     r[1] = parse("[{\"key\":\"a\",\"value\":20,\"agent\":\"10.0.0.9\",\"dataSource\":\"7\","
                  "\"flowN\":1,\"values\":[3,4,5]}]");
     out = gw_merge_activeflows(r, 2, 1, 100, 0, NULL);
@@ -111,14 +114,14 @@ test_sum_equals_single(void)
         double v0 = (i * 37) % 23, v1 = (i * 11) % 17;
 
         snprintf(key, sizeof key, "k%d", i);
-        json_array_append_new(s0, json_pack("{s:s, s:f, s:s, s:s, s:i}", "key", key, "value",
-                                            v0, "agent", "10.0.0.1", "dataSource", "1", "flowN", 1));
-        json_array_append_new(s1, json_pack("{s:s, s:f, s:s, s:s, s:i}", "key", key, "value",
-                                            v1, "agent", "10.0.0.2", "dataSource", "1", "flowN", 1));
-        json_array_append_new(one, json_pack("{s:s, s:f, s:s, s:s, s:i}", "key", key, "value",
-                                             v0, "agent", "10.0.0.1", "dataSource", "1", "flowN", 1));
-        json_array_append_new(one, json_pack("{s:s, s:f, s:s, s:s, s:i}", "key", key, "value",
-                                             v1, "agent", "10.0.0.2", "dataSource", "1", "flowN", 1));
+        json_array_append_new(s0, json_pack("{s:s, s:f, s:s, s:s, s:i}", "key", key, "value", v0,
+                                            "agent", "10.0.0.1", "dataSource", "1", "flowN", 1));
+        json_array_append_new(s1, json_pack("{s:s, s:f, s:s, s:s, s:i}", "key", key, "value", v1,
+                                            "agent", "10.0.0.2", "dataSource", "1", "flowN", 1));
+        json_array_append_new(one, json_pack("{s:s, s:f, s:s, s:s, s:i}", "key", key, "value", v0,
+                                             "agent", "10.0.0.1", "dataSource", "1", "flowN", 1));
+        json_array_append_new(one, json_pack("{s:s, s:f, s:s, s:s, s:i}", "key", key, "value", v1,
+                                             "agent", "10.0.0.2", "dataSource", "1", "flowN", 1));
     }
     r[0] = s0;
     r[1] = s1;
@@ -176,8 +179,8 @@ test_agents(void)
              "agents: datagram sources united");
     json_decref(out);
     out = gw_merge_agents(t, ages, 1);
-    CHECK_EQ(json_integer_value(json_object_get(json_object_get(out, "10.0.0.1"), "lastSeen")),
-             150, "agents: age added to lastSeen");
+    CHECK_EQ(json_integer_value(json_object_get(json_object_get(out, "10.0.0.1"), "lastSeen")), 150,
+             "agents: age added to lastSeen");
     json_decref(out);
     json_decref(t[0]);
     json_decref(t[1]);

@@ -24,8 +24,7 @@ test_patterns(void)
     CHECK(match("/flow/{name}/json", "/flow/tcp/json", &m), "parameter matches");
     CHECK_STR(gw_match_get(&m, "name"), "tcp", "parameter value");
     CHECK(gw_match_get(&m, "agent") == NULL, "unknown parameter is NULL");
-    CHECK(match("/activeflows/{agent}/{name}/json", "/activeflows/10.0.0.1,10.0.0.2/tcp/json",
-                &m),
+    CHECK(match("/activeflows/{agent}/{name}/json", "/activeflows/10.0.0.1,10.0.0.2/tcp/json", &m),
           "two parameters match");
     CHECK_STR(gw_match_get(&m, "agent"), "10.0.0.1,10.0.0.2", "first parameter");
     CHECK_STR(gw_match_get(&m, "name"), "tcp", "second parameter");
@@ -85,7 +84,8 @@ test_query(void)
     CHECK_EQ(gw_query_get(qs, len, "bad", 0, out, sizeof out), SFA_EFORMAT, "bad escape");
     CHECK_EQ(gw_query_get(qs, len, "missing", 0, out, sizeof out), 0, "absent key");
     CHECK_EQ(gw_query_get("", 0, "x", 0, out, sizeof out), 0, "empty query");
-    CHECK_EQ(gw_query_get("max=1", 5, "maxFlows", 0, out, sizeof out), 0, "prefix key is not a match");
+    CHECK_EQ(gw_query_get("max=1", 5, "maxFlows", 0, out, sizeof out), 0,
+             "prefix key is not a match");
 }
 
 static void
