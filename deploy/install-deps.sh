@@ -6,10 +6,19 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config meson ninja-build
       libuv1-dev libnng-dev libmsgpack-dev libjansson-dev libh2o-dev libssl-dev zlib1g-dev
-      libpcap-dev)
+      libpcap-dev duktape-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(clang libclang-rt-14-dev python3 python3-msgpack python3-requests
            libnanomsg-raw-perl libdata-messagepack-perl perl iproute2 procps)
+    # The browser test of the web pages (tests/integration/web_test.sh);
+    # node and npm are the machine's; without them that test skips.
+    pkgs+=(chromium)
+    # promtool and a real Prometheus server for the exporter's tests
+    # (tests/integration/metrics_test.py) and the Prometheus benchmark.
+    pkgs+=(prometheus)
+    # pmacctd (plugin sfprobe), a third-party sFlow agent for
+    # tests/integration/pmacct_sfprobe_test.py.
+    pkgs+=(pmacct)
 fi
 
 missing=()

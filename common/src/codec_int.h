@@ -1,4 +1,5 @@
-/* codec_int.h - private helpers shared by codec.c, codec_read.c, codec_json.c.
+/* codec_int.h - private helpers shared by codec.c, codec_read.c, codec_json.c
+ * and codec_text.c.
  *
  * The heart of it is a msgpack cursor reader in the style of sfa_rbuf: a
  * cursor over (buf, len) that checks what remains *before* every read, with
@@ -12,11 +13,13 @@
 #ifndef SFA_CODEC_INT_H
 #define SFA_CODEC_INT_H
 
+#include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <sfa/err.h>
+#include <sfa/sflow.h>
 
 enum sfa__mp_kind {
     SFA__MP_NIL = 1,
@@ -359,5 +362,164 @@ sfa__utf8_valid(const uint8_t *p, size_t n)
     }
     return 1;
 }
+
+/* ---- text forms of values (codec_text.c, and inline for the reader) ----
+ * The word-at-a-time parsers read whole words past the text, so their
+ * callers guarantee how many bytes are readable. */
+
+/* Eight bytes at a time (SWAR): flags are 0x80 in each byte that has the
+ * property, exactly (no borrow between bytes), for bytes in any order. */
+#define SFA__SWAR_ONES 0x0101010101010101ull
+#define SFA__SWAR_LOW7 0x7f7f7f7f7f7f7f7full
+
+/* Flags of the bytes of x equal to c. */
+static inline uint64_t
+sfa__swar_eq(uint64_t x, uint8_t c)
+{
+    uint64_t y = x ^ (SFA__SWAR_ONES * c);
+    return ~(((y & SFA__SWAR_LOW7) + SFA__SWAR_LOW7) | y | SFA__SWAR_LOW7);
+}
+
+/* Flags of the bytes of x that are not ASCII digits. */
+static inline uint64_t
+sfa__swar_nondigit(uint64_t x)
+{
+    uint64_t z = x ^ (SFA__SWAR_ONES * '0'); /* a digit becomes 0..9 */
+    return (((z & SFA__SWAR_LOW7) + SFA__SWAR_ONES * (0x80 - 10)) | z) & (SFA__SWAR_ONES << 7);
+}
+
+/* Flags to bits: byte i of x (little-endian order) to bit i. */
+static inline unsigned
+sfa__swar_bits(uint64_t flags)
+{
+    return (unsigned)(((flags >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+/* Flags of the bytes of x at least k (bytes with the top bit clear). */
+static inline uint64_t
+sfa__swar_ge(uint64_t x, uint8_t k)
+{
+    return ((x & SFA__SWAR_LOW7) + SFA__SWAR_ONES * (uint8_t)(0x80 - k)) & (SFA__SWAR_ONES << 7);
+}
+
+/* Eight hexadecimal digits (either case) in x to their values, one a byte;
+ * flags in *bad the bytes that are not hexadecimal digits. */
+static inline uint64_t
+sfa__swar_hex(uint64_t x, uint64_t *bad)
+{
+    uint64_t lower = x | (SFA__SWAR_ONES * 0x20); /* digits keep their value */
+    uint64_t letter = sfa__swar_ge(lower, 'a') & ~sfa__swar_ge(lower, 'f' + 1);
+
+    *bad |= (sfa__swar_nondigit(x) & ~letter) | (x & (SFA__SWAR_ONES << 7));
+    /* '0'-'9' are 0x30-0x39; 'A'-'F' and 'a'-'f' have bit 6 set: + 9 */
+    return (x & (SFA__SWAR_ONES * 0x0f)) + ((x >> 6) & SFA__SWAR_ONES) * 9;
+}
+
+/* Digit values two a byte, pairs to bytes: byte 2j of the result is
+ * digit 2j * 16 + digit 2j + 1. */
+static inline uint64_t
+sfa__swar_pairs(uint64_t v)
+{
+    return ((v << 4) | (v >> 8)) & 0x00ff00ff00ff00ffull;
+}
+
+/* Twelve hexadecimal digits (either case) at p to six bytes, with 16
+ * bytes readable at p, eight digits at a time; 0 or -1. */
+static inline __attribute__((always_inline)) int
+sfa__mac_wide(const uint8_t *p, uint8_t *out)
+{
+    uint64_t lo, hi, bad = 0;
+
+    memcpy(&lo, p, 8);
+    memcpy(&hi, p + 8, 8);
+    lo = sfa__swar_pairs(sfa__swar_hex(le64toh(lo), &bad));
+    /* Only digits 8 to 11 are in hi: the rest is made '0' */
+    hi =
+        sfa__swar_pairs(sfa__swar_hex((le64toh(hi) & 0xffffffffull) | 0x3030303000000000ull, &bad));
+    if (bad)
+        return -1;
+    for (int i = 0; i < 4; i++)
+        out[i] = (uint8_t)(lo >> 16 * i);
+    out[4] = (uint8_t)hi;
+    out[5] = (uint8_t)(hi >> 16);
+    return 0;
+}
+
+/* One octet of 1 to 3 digits at q (3 bytes readable) whose length is len,
+ * already known to be digits: its value, flagging in *bad a wrong length,
+ * a value over 255 or a leading zero. No branch: octet lengths are as
+ * random as the addresses. */
+static inline unsigned
+sfa__ip4_octet(const uint8_t *q, unsigned len, unsigned *bad)
+{
+    unsigned a = q[0] - (unsigned)'0', b = q[1] - (unsigned)'0', c = q[2] - (unsigned)'0';
+    unsigned v2 = a * 10 + b, v3 = v2 * 10 + c;
+    /* Selected with masks, not ?: which the compiler may make a branch. */
+    unsigned ge2 = 0u - (len >= 2), ge3 = 0u - (len >= 3);
+    unsigned v = a ^ ((a ^ v2) & ge2);
+
+    v ^= (v ^ v3) & ge3;
+
+    *bad |= (len - 1 > 2) | (v > 255) | ((len > 1) & (a == 0));
+    return v;
+}
+
+/* A dotted quad (p, n), strict as inet_pton (four octets of one to three
+ * digits, no leading zeros), with at least 24 bytes readable at p; 0 and
+ * the four bytes in out, or -1. The dots and the non-digits are found
+ * with a few word operations, then the octets are read with no branch on
+ * their lengths, so random addresses cost no mispredictions. */
+static inline __attribute__((always_inline)) int
+sfa__ip4_wide(const uint8_t *p, size_t n, uint8_t *out)
+{
+    uint64_t lo, hi;
+    unsigned dots, other, live, d1, d2, d3, bad = 0;
+
+    if (n < 7 || n > 15)
+        return -1;
+    memcpy(&lo, p, 8);
+    memcpy(&hi, p + 8, 8);
+    lo = le64toh(lo);
+    hi = le64toh(hi);
+    live = (1u << n) - 1;
+    dots = (sfa__swar_bits(sfa__swar_eq(lo, '.')) | sfa__swar_bits(sfa__swar_eq(hi, '.')) << 8);
+    other = sfa__swar_bits(sfa__swar_nondigit(lo)) | sfa__swar_bits(sfa__swar_nondigit(hi)) << 8;
+    dots &= live;
+    if ((other & live) != dots)
+        return -1; /* something other than digits and dots */
+    /* The first three dots (bit 16 stands in for a missing one, which
+     * makes an octet too long), and no fourth. */
+    d1 = (unsigned)__builtin_ctz(dots | 0x10000);
+    dots &= dots - 1;
+    d2 = (unsigned)__builtin_ctz(dots | 0x10000);
+    dots &= dots - 1;
+    d3 = (unsigned)__builtin_ctz(dots | 0x10000);
+    dots &= dots - 1;
+    /* One store of the four bytes (in memory order), which a later load
+     * of them can take straight from the store buffer. */
+    uint32_t word = sfa__ip4_octet(p, d1, &bad) |
+                    sfa__ip4_octet(p + d1 + 1, d2 - d1 - 1, &bad) << 8 |
+                    sfa__ip4_octet(p + d2 + 1, d3 - d2 - 1, &bad) << 16 |
+                    sfa__ip4_octet(p + d3 + 1, (unsigned)n - d3 - 1, &bad) << 24;
+    word = htole32(word);
+    memcpy(out, &word, sizeof word);
+    return bad || dots ? -1 : 0;
+}
+
+/* Address text (p, n) to binary; room is how many bytes are readable at p
+ * (at least n). Empty text is family 0 (unknown) when allow_empty. Only
+ * text with a colon reaches inet_pton (IPv6). 0, or -1 (*out undefined). */
+int sfa__codec_addr(const uint8_t *p, size_t n, size_t room, int allow_empty, sfa_addr *out);
+
+/* Twelve hexadecimal digits (either case) to six bytes; 0 or -1 (out is
+ * written either way). */
+int sfa__codec_mac(const uint8_t *p, size_t n, uint8_t *out);
+
+/* A list-valued field (type SFA_T_U32S, ASPATH or ADAPTERS) whose array
+ * header of n elements was read, rendered as text into d's arena and
+ * stored in f as SFA_T_STR: 1. 0 when its shape is unexpected or it does
+ * not fit (the caller skips it; *limited is set for the latter), or a
+ * negative reader error. */
+int sfa__codec_list(sfa__mp *m, sfa_dgram *d, sfa_field *f, int type, uint32_t n, int *limited);
 
 #endif

@@ -9,22 +9,25 @@
  * are looked up in fields.def; names we do not know, keys we do not know
  * and values of an unexpected type are skipped, so publishers may add
  * fields and keys without breaking older readers (proto/SCHEMA.md).
- * List-valued fields (U32S, ASPATH, ADAPTERS) come back as text rendered
- * into scratch->arena.
+ * Addresses, MACs and list-valued fields are turned from text by
+ * codec_text.c.
  *
  * This is every aggregator's per-sample path, so it is written for speed
- * (tests/bench/bench_codec.c, bench_aggregator.c): a field name is found
- * by hashing its msgpack bytes (header and name, zero padded to 32) as four
- * words and comparing four words with the one candidate, with no loop over
- * its characters; sample keys are one masked word compared by length; the
- * common value forms (fixint, uint 8-64, fixstr, str8, bin8) are read
- * inline and dispatched once by the field's type. Anything unusual falls
- * back to the general cursor, which decides exactly as before. The
- * field-name table is built once (pthread_once) and only read afterwards;
- * otherwise no globals. Thread-safe.
+ * (tests/bench/bench_codec.c, bench_aggregator.c). A collector writes the
+ * keys of every sample, and of its "fields", in the same order, so each
+ * pair is first tried the quick way: its key is compared (two to four
+ * masked words, no loop over characters) with the key found at the same
+ * position in the previous sample of the message, and its value is read
+ * in the form usual for the key (fixint or uint, fixstr, str8 or bin8, a
+ * dotted quad or a MAC parsed a word at a time) with the cursor in a
+ * register. Anything else - a new key order, an odd form, the end of the
+ * message near - goes the general way: the cursor of codec_int.h, and a
+ * field name found by hashing its msgpack bytes into a table built once.
+ * Both ways decide the same: the quick one only takes what the general
+ * one would take the same way. The name tables are built once
+ * (pthread_once) and only read afterwards; the guesses live on the stack
+ * of one sfa_codec_each_dgram call. Thread-safe.
  */
-#include <arpa/inet.h>
-#include <endian.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -98,385 +101,6 @@ sfa_codec_parse(const uint8_t *msg, size_t len, sfa_envelope *env)
     return 0;
 }
 
-/* ---- text helpers ---- */
-
-/* Dotted quad, strict as inet_pton: four decimal octets of one to three
- * digits, no leading zeros, nothing else. */
-static int
-read_ip4(const uint8_t *p, size_t n, uint8_t *out)
-{
-    const uint8_t *end = p + n;
-
-    if (n < 7 || n > 15)
-        return -1;
-    for (int octet = 0; octet < 4; octet++) {
-        const uint8_t *start = p;
-        unsigned v = 0;
-        if (octet && (p == end || *p++ != '.'))
-            return -1;
-        start = p;
-        while (p < end && (unsigned)(*p - '0') < 10 && p - start < 3)
-            v = v * 10 + (unsigned)(*p++ - '0');
-        if (p == start || v > 255 || (p - start > 1 && *start == '0'))
-            return -1;
-        out[octet] = (uint8_t)v;
-    }
-    return p == end ? 0 : -1;
-}
-
-/* Eight bytes at a time (SWAR): flags are 0x80 in each byte that has the
- * property, exactly (no borrow between bytes), for bytes in any order. */
-#define READ_ONES 0x0101010101010101ull
-#define READ_LOW7 0x7f7f7f7f7f7f7f7full
-
-/* Flags of the bytes of x equal to c. */
-static inline uint64_t
-read_swar_eq(uint64_t x, uint8_t c)
-{
-    uint64_t y = x ^ (READ_ONES * c);
-    return ~(((y & READ_LOW7) + READ_LOW7) | y | READ_LOW7);
-}
-
-/* Flags of the bytes of x that are not ASCII digits. */
-static inline uint64_t
-read_swar_nondigit(uint64_t x)
-{
-    uint64_t z = x ^ (READ_ONES * '0'); /* a digit becomes 0..9 */
-    return (((z & READ_LOW7) + READ_ONES * (0x80 - 10)) | z) & (READ_ONES << 7);
-}
-
-/* Flags to bits: byte i of x (little-endian order) to bit i. */
-static inline unsigned
-read_swar_bits(uint64_t flags)
-{
-    return (unsigned)(((flags >> 7) * 0x0102040810204080ull) >> 56);
-}
-
-/* Flags of the bytes of x at least k (bytes with the top bit clear). */
-static inline uint64_t
-read_swar_ge(uint64_t x, uint8_t k)
-{
-    return ((x & READ_LOW7) + READ_ONES * (uint8_t)(0x80 - k)) & (READ_ONES << 7);
-}
-
-/* Eight hexadecimal digits (either case) in x to their values, one a byte;
- * flags in *bad the bytes that are not hexadecimal digits. */
-static inline uint64_t
-read_swar_hex(uint64_t x, uint64_t *bad)
-{
-    uint64_t lower = x | (READ_ONES * 0x20); /* digits keep their value */
-    uint64_t letter = read_swar_ge(lower, 'a') & ~read_swar_ge(lower, 'f' + 1);
-
-    *bad |= (read_swar_nondigit(x) & ~letter) | (x & (READ_ONES << 7));
-    /* '0'-'9' are 0x30-0x39; 'A'-'F' and 'a'-'f' have bit 6 set: + 9 */
-    return (x & (READ_ONES * 0x0f)) + ((x >> 6) & READ_ONES) * 9;
-}
-
-/* Digit values two a byte, pairs to bytes: byte 2j of the result is
- * digit 2j * 16 + digit 2j + 1. */
-static inline uint64_t
-read_swar_pairs(uint64_t v)
-{
-    return ((v << 4) | (v >> 8)) & 0x00ff00ff00ff00ffull;
-}
-
-/* read_mac with 16 bytes readable at p, eight digits at a time. */
-static inline __attribute__((always_inline)) int
-read_mac_wide(const uint8_t *p, uint8_t *out)
-{
-    uint64_t lo, hi, bad = 0;
-
-    memcpy(&lo, p, 8);
-    memcpy(&hi, p + 8, 8);
-    lo = read_swar_pairs(read_swar_hex(le64toh(lo), &bad));
-    /* Only digits 8 to 11 are in hi: the rest is made '0' */
-    hi = read_swar_pairs(read_swar_hex((le64toh(hi) & 0xffffffffull) | 0x3030303000000000ull, &bad));
-    if (bad)
-        return -1;
-    for (int i = 0; i < 4; i++)
-        out[i] = (uint8_t)(lo >> 16 * i);
-    out[4] = (uint8_t)hi;
-    out[5] = (uint8_t)(hi >> 16);
-    return 0;
-}
-
-/* One octet of 1 to 3 digits at q (3 bytes readable) whose length is len,
- * already known to be digits: its value, flagging in *bad a wrong length,
- * a value over 255 or a leading zero. No branch. */
-static inline unsigned
-read_octet(const uint8_t *q, unsigned len, unsigned *bad)
-{
-    unsigned a = q[0] - (unsigned)'0', b = q[1] - (unsigned)'0', c = q[2] - (unsigned)'0';
-    unsigned v2 = a * 10 + b, v3 = v2 * 10 + c;
-    unsigned v = len == 1 ? a : len == 2 ? v2 : v3;
-
-    *bad |= (len - 1 > 2) | (v > 255) | ((len > 1) & (a == 0));
-    return v;
-}
-
-/* read_ip4 for text with at least 24 bytes readable at p: the dots and the
- * non-digits are found with a few word operations, then the octets are
- * read with no branch on their lengths, so random addresses cost no
- * mispredictions. */
-static inline __attribute__((always_inline)) int
-read_ip4_wide(const uint8_t *p, size_t n, uint8_t *out)
-{
-    uint64_t lo, hi;
-    unsigned dots, other, live, d1, d2, d3, bad = 0;
-
-    if (n < 7 || n > 15)
-        return -1;
-    memcpy(&lo, p, 8);
-    memcpy(&hi, p + 8, 8);
-    lo = le64toh(lo);
-    hi = le64toh(hi);
-    live = (1u << n) - 1;
-    dots = (read_swar_bits(read_swar_eq(lo, '.')) | read_swar_bits(read_swar_eq(hi, '.')) << 8);
-    other = read_swar_bits(read_swar_nondigit(lo)) | read_swar_bits(read_swar_nondigit(hi)) << 8;
-    dots &= live;
-    if ((other & live) != dots)
-        return -1; /* something other than digits and dots */
-    /* The first three dots (bit 16 stands in for a missing one, which
-     * makes an octet too long), and no fourth. */
-    d1 = (unsigned)__builtin_ctz(dots | 0x10000);
-    dots &= dots - 1;
-    d2 = (unsigned)__builtin_ctz(dots | 0x10000);
-    dots &= dots - 1;
-    d3 = (unsigned)__builtin_ctz(dots | 0x10000);
-    dots &= dots - 1;
-    out[0] = (uint8_t)read_octet(p, d1, &bad);
-    out[1] = (uint8_t)read_octet(p + d1 + 1, d2 - d1 - 1, &bad);
-    out[2] = (uint8_t)read_octet(p + d2 + 1, d3 - d2 - 1, &bad);
-    out[3] = (uint8_t)read_octet(p + d3 + 1, (unsigned)n - d3 - 1, &bad);
-    return bad || dots ? -1 : 0;
-}
-
-/* Address text (p, n) to binary; room is how many bytes are readable at p
- * (at least n). Empty text is family 0 (unknown) when allowed. Only text
- * with a colon can be IPv6, so only that reaches inet_pton. */
-static int
-read_addr(const uint8_t *p, size_t n, size_t room, int allow_empty, sfa_addr *out)
-{
-    char tmp[64];
-
-    memset(out, 0, sizeof *out);
-    if (n == 0)
-        return allow_empty ? 0 : -1;
-    if ((room >= 24 ? read_ip4_wide(p, n, out->a) : read_ip4(p, n, out->a)) == 0) {
-        out->family = 4;
-        return 0;
-    }
-    memset(out->a, 0, sizeof out->a);
-    if (n >= sizeof tmp || !memchr(p, ':', n) || memchr(p, 0, n))
-        return -1;
-    memcpy(tmp, p, n);
-    tmp[n] = '\0';
-    if (inet_pton(AF_INET6, tmp, out->a) != 1)
-        return -1;
-    out->family = 6;
-    return 0;
-}
-
-/* Hexadecimal digit values with bit 4 set; 0 for every other byte. */
-static const uint8_t read_hex[256] = {
-    ['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14, ['5'] = 0x15,
-    ['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19, ['A'] = 0x1a, ['B'] = 0x1b,
-    ['C'] = 0x1c, ['D'] = 0x1d, ['E'] = 0x1e, ['F'] = 0x1f, ['a'] = 0x1a, ['b'] = 0x1b,
-    ['c'] = 0x1c, ['d'] = 0x1d, ['e'] = 0x1e, ['f'] = 0x1f,
-};
-
-/* Twelve hexadecimal digits (either case) to six bytes; out is written
- * even when the text is rejected. */
-static int
-read_mac(const uint8_t *p, size_t n, uint8_t *out)
-{
-    unsigned all = 0x10;
-
-    if (n != 12)
-        return -1;
-    for (int i = 0; i < 6; i++) {
-        unsigned hi = read_hex[p[2 * i]], lo = read_hex[p[2 * i + 1]];
-        all &= hi & lo;
-        out[i] = (uint8_t)(hi << 4 | (lo & 0x0f));
-    }
-    return all ? 0 : -1;
-}
-
-/* Text built in the datagram's arena; committed only if all of it fits. */
-typedef struct read_text {
-    sfa_dgram *d;
-    size_t start, len;
-    int over;
-} read_text;
-
-static void
-read_text_put(read_text *t, const void *s, size_t n)
-{
-    if (t->over || n > SFA_DGRAM_ARENA - t->start - t->len) {
-        t->over = 1;
-        return;
-    }
-    memcpy(t->d->arena + t->start + t->len, s, n);
-    t->len += n;
-}
-
-static void
-read_text_u32(read_text *t, uint64_t v)
-{
-    char tmp[24];
-    size_t n = sizeof tmp;
-
-    do {
-        tmp[--n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    read_text_put(t, tmp + n, sizeof tmp - n);
-}
-
-/* ---- list-valued fields rendered as text ----
- * Each returns 0 when rendered, 1 when the value has an unexpected shape
- * (the caller skips it), or a negative reader error. */
-
-static int
-read_u32s_text(sfa__mp *m, uint32_t n, int communities, read_text *t)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t v;
-        sfa__mpv x;
-        if (sfa__mp_read(m, &x))
-            return m->err;
-        if (x.kind != SFA__MP_UINT || x.v.u > UINT32_MAX)
-            return 1;
-        v = x.v.u;
-        if (i)
-            read_text_put(t, "-", 1);
-        if (communities) {
-            read_text_u32(t, v >> 16);
-            read_text_put(t, ":", 1);
-            read_text_u32(t, v & 0xffff);
-        } else {
-            read_text_u32(t, v);
-        }
-    }
-    return 0;
-}
-
-/* One AS path segment map {"type", "as"}; keys in any order. */
-static int
-read_aspath_seg(sfa__mp *m, int first, read_text *t)
-{
-    sfa__mpv hdr, k, as;
-    uint64_t type = 2;
-    const uint8_t *as_at = NULL;
-
-    if (sfa__mp_read(m, &hdr))
-        return m->err;
-    if (hdr.kind != SFA__MP_MAP)
-        return 1;
-    for (uint32_t i = 0; i < hdr.n; i++) {
-        if (sfa__mp_read(m, &k))
-            return m->err;
-        if (k.kind == SFA__MP_STR && SFA__KEY_IS(&k, "type")) {
-            if (sfa__mp_uint(m, UINT32_MAX, &type))
-                return m->err == SFA_EFORMAT ? 1 : m->err;
-        } else if (k.kind == SFA__MP_STR && SFA__KEY_IS(&k, "as")) {
-            as_at = m->p;
-            if (sfa__mp_skip(m))
-                return m->err;
-        } else if (sfa__mp_skip(m)) {
-            return m->err;
-        }
-    }
-    if (!as_at)
-        return 1;
-    /* Re-read the ASN list now that the segment type is known. */
-    sfa__mp sub;
-    sfa__mp_init(&sub, as_at, (size_t)(m->end - as_at));
-    if (sfa__mp_read(&sub, &as) || as.kind != SFA__MP_ARRAY)
-        return 1;
-    if (!first)
-        read_text_put(t, "-", 1);
-    if (type == 1)
-        read_text_put(t, "{", 1);
-    for (uint32_t i = 0; i < as.n; i++) {
-        sfa__mpv x;
-        if (sfa__mp_read(&sub, &x) || x.kind != SFA__MP_UINT || x.v.u > UINT32_MAX)
-            return 1;
-        if (i)
-            read_text_put(t, type == 1 ? "," : "-", 1);
-        read_text_u32(t, x.v.u);
-    }
-    if (type == 1)
-        read_text_put(t, "}", 1);
-    return 0;
-}
-
-/* One adapter map {"ifindex", "macs"}: "<ifindex>=<MAC>,<MAC>". */
-static int
-read_adapter(sfa__mp *m, read_text *t)
-{
-    sfa__mpv hdr, k, macs;
-    uint64_t ifindex = 0;
-    const uint8_t *macs_at = NULL;
-
-    if (sfa__mp_read(m, &hdr))
-        return m->err;
-    if (hdr.kind != SFA__MP_MAP)
-        return 1;
-    for (uint32_t i = 0; i < hdr.n; i++) {
-        if (sfa__mp_read(m, &k))
-            return m->err;
-        if (k.kind == SFA__MP_STR && SFA__KEY_IS(&k, "ifindex")) {
-            if (sfa__mp_uint(m, UINT32_MAX, &ifindex))
-                return m->err == SFA_EFORMAT ? 1 : m->err;
-        } else if (k.kind == SFA__MP_STR && SFA__KEY_IS(&k, "macs")) {
-            macs_at = m->p;
-            if (sfa__mp_skip(m))
-                return m->err;
-        } else if (sfa__mp_skip(m)) {
-            return m->err;
-        }
-    }
-    read_text_u32(t, ifindex);
-    read_text_put(t, "=", 1);
-    if (!macs_at)
-        return 0;
-    sfa__mp sub;
-    sfa__mp_init(&sub, macs_at, (size_t)(m->end - macs_at));
-    if (sfa__mp_read(&sub, &macs) || macs.kind != SFA__MP_ARRAY)
-        return 1;
-    for (uint32_t i = 0; i < macs.n; i++) {
-        sfa__mpv x;
-        uint8_t mac[6];
-        if (sfa__mp_read(&sub, &x) || x.kind != SFA__MP_STR || read_mac(x.p, x.n, mac))
-            return 1;
-        if (i)
-            read_text_put(t, ",", 1);
-        read_text_put(t, x.p, x.n);
-    }
-    return 0;
-}
-
-/* Render a list-valued field (the array header already read) as text. */
-static int
-read_list_text(sfa__mp *m, unsigned id, int type, uint32_t n, read_text *t)
-{
-    int rc = 0;
-
-    if (type == SFA_T_U32S)
-        return read_u32s_text(m, n, id == SFA_F_BGPCOMMUNITIES, t);
-    for (uint32_t i = 0; i < n && rc == 0; i++) {
-        if (type == SFA_T_ASPATH) {
-            rc = read_aspath_seg(m, i == 0, t);
-        } else {
-            if (i)
-                read_text_put(t, ";", 1);
-            rc = read_adapter(m, t);
-        }
-    }
-    return rc;
-}
-
 /* ---- fast value forms ----
  * Inline readers for the forms a collector writes on every sample. Each
  * takes its form only when the whole value is there, and otherwise leaves
@@ -490,16 +114,22 @@ static const uint8_t read_uint_len[256] = {
     [0x00 ... 0x7f] = 1, [0xcc] = 2, [0xcd] = 3, [0xce] = 5, [0xcf] = 9,
 };
 
-/* The unsigned integer at v whose read_uint_len is len (1..9), with nine
- * bytes readable at v: one load and a shift, no branch on the width. */
+/* How far to shift the big-endian word loaded for it (read_uint_at). */
+static const uint8_t read_uint_shift[256] = {
+    [0x00 ... 0x7f] = 56, [0xcc] = 56, [0xcd] = 48, [0xce] = 32, [0xcf] = 0,
+};
+
+/* The unsigned integer at v whose read_uint_len is not 0, with nine bytes
+ * readable at v: one big-endian load and a shift, with no branch on the
+ * form (a fixint is the top byte of a load at v, a uint of n bytes the
+ * top n bytes of a load at v + 1, and only uints have the top bit). */
 static inline uint64_t
-read_uint_at(const uint8_t *v, unsigned len)
+read_uint_at(const uint8_t *v)
 {
     uint64_t raw;
 
-    memcpy(&raw, v + 1, sizeof raw);
-    raw = be64toh(raw) >> ((72 - 8 * len) & 63);
-    return len == 1 ? *v : raw;
+    memcpy(&raw, v + (*v >> 7), sizeof raw);
+    return be64toh(raw) >> read_uint_shift[*v];
 }
 
 /* A positive fixint or uint 8/16/32/64: 1 with *out, else 0. */
@@ -511,7 +141,7 @@ read_fast_uint(sfa__mp *m, uint64_t *out)
 
     if ((size_t)(m->end - p) < 9 || !(len = read_uint_len[*p]))
         return 0;
-    *out = read_uint_at(p, len);
+    *out = read_uint_at(p);
     m->p = p + len;
     return 1;
 }
@@ -602,32 +232,86 @@ read_skip(sfa__mp *m)
     return sfa__mp_skip(m);
 }
 
-/* ---- field names ----
- * Each name of fields.def as its msgpack encoding (fixstr byte, name, zero
- * padding to 32 bytes), as the collector writes it. A key is loaded the
- * same way - 32 bytes from its fixstr byte, masked to its length - so
- * finding it is a hash of four words into an open-addressing table built
- * once, then a four-word compare with the one candidate found. */
+/* Keys of a sample map, in the order a collector writes them. */
+#define READ_SKEYS(X)                                                                              \
+    X(TAG, "tag")                                                                                  \
+    X(KIND, "kind")                                                                                \
+    X(EXPANDED, "expanded")                                                                        \
+    X(SEQ, "seq")                                                                                  \
+    X(DS_CLASS, "ds_class")                                                                        \
+    X(DS_INDEX, "ds_index")                                                                        \
+    X(DS, "ds")                                                                                    \
+    X(RATE, "rate")                                                                                \
+    X(POOL, "pool")                                                                                \
+    X(DROPS, "drops")                                                                              \
+    X(IN_FMT, "in_fmt")                                                                            \
+    X(IN, "in")                                                                                    \
+    X(OUT_FMT, "out_fmt")                                                                          \
+    X(OUT, "out")                                                                                  \
+    X(REASON, "reason")                                                                            \
+    X(STATUS, "status")                                                                            \
+    X(RECORDS, "records")                                                                          \
+    X(FIELDS, "fields")
 
-typedef struct read_name {
-    uint8_t hdr;
-    char name[31];
-} read_name;
-
-#define SFA_FIELD(id, name, type, doc)                                                             \
-    _Static_assert(sizeof(name) >= 2 && sizeof(name) <= 32, "field name length: " name);
-#include <sfa/fields.def>
-#undef SFA_FIELD
-
-static const read_name read_names[SFA_F__COUNT] __attribute__((aligned(32))) = {
-#define SFA_FIELD(id, name, type, doc) [SFA_F_##id] = {0xa0 | (sizeof(name) - 1), name},
-#include <sfa/fields.def>
-#undef SFA_FIELD
+enum read_skey {
+    RK_OTHER, /* a key we do not know */
+#define READ_SKEY_ENUM(id, text) RK_##id,
+    READ_SKEYS(READ_SKEY_ENUM)
+#undef READ_SKEY_ENUM
+        RK__COUNT
 };
 
-/* Length of each name's msgpack form (fixstr byte and name). */
-static const uint8_t read_klen[SFA_F__COUNT] = {
-#define SFA_FIELD(id, name, type, doc) [SFA_F_##id] = sizeof(name),
+static const char *const read_skey_text[RK__COUNT] = {[RK_OTHER] = "",
+#define READ_SKEY_TEXT(id, text) [RK_##id] = text,
+                                                      READ_SKEYS(READ_SKEY_TEXT)
+#undef READ_SKEY_TEXT
+};
+
+/* Where the uint32 member of sfa_sample a key names sits, plus one; 0 for
+ * keys whose value is not one. */
+static const uint8_t read_skey_u32[RK__COUNT] = {
+    [RK_TAG] = 1 + offsetof(sfa_sample, tag),
+    [RK_SEQ] = 1 + offsetof(sfa_sample, seq),
+    [RK_DS_CLASS] = 1 + offsetof(sfa_sample, ds_class),
+    [RK_DS_INDEX] = 1 + offsetof(sfa_sample, ds_index),
+    [RK_RATE] = 1 + offsetof(sfa_sample, rate),
+    [RK_POOL] = 1 + offsetof(sfa_sample, pool),
+    [RK_DROPS] = 1 + offsetof(sfa_sample, drops),
+    [RK_IN_FMT] = 1 + offsetof(sfa_sample, in_fmt),
+    [RK_IN] = 1 + offsetof(sfa_sample, in_val),
+    [RK_OUT_FMT] = 1 + offsetof(sfa_sample, out_fmt),
+    [RK_OUT] = 1 + offsetof(sfa_sample, out_val),
+    [RK_REASON] = 1 + offsetof(sfa_sample, reason),
+};
+
+/* A sample key as the quick path of read_sample compares it (as a field
+ * name, read_name); built once. RK_OTHER's entry is never compared. */
+typedef struct read_skey_form {
+    uint64_t key[2];  /* msgpack form, zero padded */
+    uint64_t mask[2]; /* which of its 16 bytes are the key's */
+    uint8_t klen;     /* length of the msgpack form */
+    uint8_t u32;      /* read_skey_u32 */
+} __attribute__((aligned(64))) read_skey_form;
+
+static read_skey_form read_skeys[RK__COUNT];
+
+/* ---- field names ----
+ * Each name of fields.def in its msgpack form (fixstr byte, name, zero
+ * padding to 32 bytes), as the collector writes it. A key is loaded the
+ * same way - 32 bytes from its fixstr byte, masked to its length - so
+ * finding it is a hash of four words into an open-addressing table, then
+ * a four-word compare with the one candidate found. The quick path of
+ * read_fields instead compares a key with the name guessed for its
+ * position, which takes the masks, length and type kept with each name
+ * (one cache line a name). Both tables are built once. */
+
+#define SFA_FIELD(id, name, type, doc)                                                             \
+    _Static_assert(sizeof(name) >= 2 && sizeof(name) <= 31, "field name length: " name);
+#include <sfa/fields.def>
+#undef SFA_FIELD
+
+static const char *const read_name_text[SFA_F__COUNT] = {
+#define SFA_FIELD(id, name, type, doc) [SFA_F_##id] = name,
 #include <sfa/fields.def>
 #undef SFA_FIELD
 };
@@ -638,11 +322,20 @@ static const uint8_t read_types[SFA_F__COUNT] = {
 #undef SFA_FIELD
 };
 
+typedef struct read_name {
+    uint64_t key[4];  /* msgpack form, zero padded */
+    uint64_t mask[2]; /* which of its first 16 bytes are the key's */
+    uint8_t klen;     /* length of the msgpack form */
+    uint8_t type;     /* enum sfa_ftype */
+} __attribute__((aligned(64))) read_name;
+
+static read_name read_names[SFA_F__COUNT];
+
 #define READ_SLOTS 4096 /* power of two, at least 4x the field count */
 _Static_assert(SFA_F__COUNT * 4 <= READ_SLOTS, "grow READ_SLOTS with fields.def");
 
-static uint16_t read_slots[READ_SLOTS];  /* id + 1; 0 is empty */
-static uint64_t read_masks[33][4];       /* [k]: keeps the first k bytes of 32 */
+static uint16_t read_slots[READ_SLOTS]; /* id + 1; 0 is empty */
+static uint64_t read_masks[33][4];      /* [k]: keeps the first k bytes of 32 */
 static pthread_once_t read_once = PTHREAD_ONCE_INIT;
 
 static inline uint32_t
@@ -650,6 +343,38 @@ read_key_hash(const uint64_t w[4])
 {
     uint64_t h = (w[0] ^ w[2] >> 7) * 0x9e3779b97f4a7c15ull ^ (w[1] + w[3]) * 0xc2b2ae3d27d4eb4full;
     return (uint32_t)(h >> 40);
+}
+
+/* A name's msgpack form, masks and length (the masks must be built). */
+static void
+read_name_init(read_name *e, const char *text, uint8_t type)
+{
+    uint8_t form[32] = {0};
+    size_t n = strlen(text);
+
+    form[0] = (uint8_t)(0xa0 | n);
+    memcpy(form + 1, text, n);
+    memcpy(e->key, form, sizeof form);
+    e->klen = (uint8_t)(1 + n);
+    e->type = type;
+    e->mask[0] = read_masks[e->klen < 16 ? e->klen : 16][0];
+    e->mask[1] = read_masks[e->klen < 16 ? e->klen : 16][1];
+}
+
+/* A sample key's entry (the masks must be built). */
+static void
+read_skey_init(read_skey_form *e, unsigned key)
+{
+    uint8_t form[16] = {0};
+    size_t n = strlen(read_skey_text[key]);
+
+    form[0] = (uint8_t)(0xa0 | n);
+    memcpy(form + 1, read_skey_text[key], n);
+    memcpy(e->key, form, sizeof form);
+    e->klen = (uint8_t)(1 + n);
+    e->mask[0] = read_masks[e->klen][0];
+    e->mask[1] = read_masks[e->klen][1];
+    e->u32 = read_skey_u32[key];
 }
 
 static void
@@ -661,10 +386,11 @@ read_once_build(void)
             bytes[i] = i < k ? 0xff : 0;
         memcpy(read_masks[k], bytes, sizeof bytes);
     }
+    for (unsigned id = 0; id < RK__COUNT; id++)
+        read_skey_init(&read_skeys[id], id);
     for (unsigned id = 0; id < SFA_F__COUNT; id++) {
-        uint64_t w[4];
-        memcpy(w, &read_names[id], sizeof w);
-        uint32_t i = read_key_hash(w);
+        read_name_init(&read_names[id], read_name_text[id], read_types[id]);
+        uint32_t i = read_key_hash(read_names[id].key);
         while (read_slots[i & (READ_SLOTS - 1)])
             i++;
         read_slots[i & (READ_SLOTS - 1)] = (uint16_t)(id + 1);
@@ -680,7 +406,7 @@ read_name_find(const uint64_t w[4])
         uint64_t e[4];
         if (!slot)
             return -1;
-        memcpy(e, &read_names[slot - 1], sizeof e);
+        memcpy(e, read_names[slot - 1].key, sizeof e);
         if (((e[0] ^ w[0]) | (e[1] ^ w[1]) | (e[2] ^ w[2]) | (e[3] ^ w[3])) == 0)
             return (int)slot - 1;
     }
@@ -762,7 +488,7 @@ read_scalar(const sfa__mpv *x, int type, sfa_field *f)
     case SFA_T_IP4:
     case SFA_T_IP6: {
         sfa_addr a;
-        if (x->kind != SFA__MP_STR || read_addr(x->p, x->n, x->n, 0, &a))
+        if (x->kind != SFA__MP_STR || sfa__codec_addr(x->p, x->n, x->n, 0, &a))
             return 0;
         f->type = a.family == 4 ? SFA_T_IP4 : SFA_T_IP6;
         memcpy(f->v.a, a.a, sizeof f->v.a);
@@ -770,7 +496,7 @@ read_scalar(const sfa__mpv *x, int type, sfa_field *f)
     }
     case SFA_T_MAC:
         f->type = SFA_T_MAC;
-        return x->kind == SFA__MP_STR && read_mac(x->p, x->n, f->v.a) == 0;
+        return x->kind == SFA__MP_STR && sfa__codec_mac(x->p, x->n, f->v.a) == 0;
     case SFA_T_STR:
     case SFA_T_BIN:
         f->type = (uint8_t)type;
@@ -780,31 +506,6 @@ read_scalar(const sfa__mpv *x, int type, sfa_field *f)
     default:
         return 0;
     }
-}
-
-/* A list-valued field (U32S, ASPATH, ADAPTERS) whose value x was read:
- * 1 when rendered into the arena, 0 when its shape is unexpected or it
- * does not fit (the caller skips it), or a negative reader error. */
-static int
-read_field_list(sfa__mp *m, sfa_dgram *d, sfa_field *f, const sfa__mpv *x, int *limited)
-{
-    read_text t = {d, d->arena_used, 0, 0};
-    int rc;
-
-    if (x->kind != SFA__MP_ARRAY)
-        return 0;
-    rc = read_list_text(m, f->id, read_types[f->id], x->n, &t);
-    if (rc < 0)
-        return rc;
-    if (rc > 0 || t.over) {
-        *limited |= t.over;
-        return 0;
-    }
-    f->type = SFA_T_STR;
-    f->v.p = d->arena + t.start;
-    f->n = (uint32_t)t.len;
-    d->arena_used += (uint32_t)t.len;
-    return 1;
 }
 
 /* Read the value of a "fields" pair whose name is field id into d (if it
@@ -821,11 +522,12 @@ read_field(sfa__mp *m, sfa_dgram *d, unsigned id, int *limited)
         return sfa__mp_skip(m);
     }
     sfa_field *f = &d->fields[d->nfields];
-    *f = (sfa_field){.id = (uint16_t)id};
+    memset(f, 0, sizeof *f);
+    f->id = (uint16_t)id;
     if (read_val(m, &x))
         return m->err;
     if (type == SFA_T_U32S || type == SFA_T_ASPATH || type == SFA_T_ADAPTERS)
-        rc = read_field_list(m, d, f, &x, limited);
+        rc = x.kind == SFA__MP_ARRAY ? sfa__codec_list(m, d, f, type, x.n, limited) : 0;
     else
         rc = read_scalar(&x, type, f);
     if (rc > 0) {
@@ -843,86 +545,50 @@ read_field(sfa__mp *m, sfa_dgram *d, unsigned id, int *limited)
 
 /* ---- samples and datagrams ---- */
 
-/* Keys of a sample map, in the order a collector writes them. */
-#define READ_SKEYS(X)                                                                              \
-    X(TAG, "tag")                                                                                  \
-    X(KIND, "kind")                                                                                \
-    X(EXPANDED, "expanded")                                                                        \
-    X(SEQ, "seq")                                                                                  \
-    X(DS_CLASS, "ds_class")                                                                        \
-    X(DS_INDEX, "ds_index")                                                                        \
-    X(DS, "ds")                                                                                    \
-    X(RATE, "rate")                                                                                \
-    X(POOL, "pool")                                                                                \
-    X(DROPS, "drops")                                                                              \
-    X(IN_FMT, "in_fmt")                                                                            \
-    X(IN, "in")                                                                                    \
-    X(OUT_FMT, "out_fmt")                                                                          \
-    X(OUT, "out")                                                                                  \
-    X(REASON, "reason")                                                                            \
-    X(STATUS, "status")                                                                            \
-    X(RECORDS, "records")                                                                          \
-    X(FIELDS, "fields")
-
-enum read_skey {
-    RK_OTHER, /* a key we do not know */
-#define READ_SKEY_ENUM(id, text) RK_##id,
-    READ_SKEYS(READ_SKEY_ENUM)
-#undef READ_SKEY_ENUM
-    RK__COUNT
-};
-
-/* Sample keys in msgpack form padded to 16 bytes, as field names above
- * (RK_OTHER's entry is never compared). */
-typedef struct read_skey_text {
-    uint8_t hdr;
-    char name[15];
-} read_skey_text;
-
-static const read_skey_text read_skeys[RK__COUNT] __attribute__((aligned(16))) = {
-#define READ_SKEY_TEXT(id, text) [RK_##id] = {0xa0 | (sizeof(text) - 1), text},
-    READ_SKEYS(READ_SKEY_TEXT)
-#undef READ_SKEY_TEXT
-};
-
-/* Length of each key's msgpack form. */
-static const uint8_t read_skey_klen[RK__COUNT] = {
-    [RK_OTHER] = 1,
-#define READ_SKEY_KLEN(id, text) [RK_##id] = sizeof(text),
-    READ_SKEYS(READ_SKEY_KLEN)
-#undef READ_SKEY_KLEN
-};
-
 /* Keys guessed by position (read_field_key): what the previous sample of
  * this message had at each position of its map and of its "fields". */
-#define READ_PRED 128
+#define READ_PRED 64
+
+/* The last IPv4 text met at a position of "fields" (its msgpack form,
+ * zero padded) and its value: next hops, for one, repeat sample after
+ * sample, and a compare is cheaper than a parse. */
+typedef struct read_memo {
+    uint64_t text[2];
+    uint8_t addr[4];
+} read_memo;
 
 typedef struct read_guess {
     uint16_t field[READ_PRED + 1]; /* field id; the last is shared by the rest */
     uint8_t skey[READ_PRED + 1];   /* enum read_skey, likewise */
+    read_memo ip4[READ_PRED];      /* by position in "fields" */
 } read_guess;
 
-/* Whether the bytes at p (32 readable) are the key of entry e (msgpack
- * form, klen bytes, zero padded). The mask comes from the guessed entry's
- * own length, so it does not wait for the key's bytes; the header byte
- * is part of the compare, which makes equal lengths part of the match. */
+/* Whether the first 16 bytes at p match key under mask, compared as two
+ * words: the masks come from the guessed entry, so they do not wait for
+ * the key's bytes, and the fixstr byte compared with the rest makes equal
+ * lengths part of the match. */
 static inline int
-read_key_is(const uint8_t *p, const void *e, unsigned klen)
+read_key16_at(const uint8_t *p, const uint64_t key[2], const uint64_t mask[2])
 {
-    uint64_t w[4], x[4];
+    uint64_t w[2];
 
-    memcpy(w, p, 8);
-    memcpy(x, e, 8);
-    if (klen <= 8)
-        return ((w[0] ^ x[0]) & read_masks[klen][0]) == 0;
-    memcpy(w + 1, p + 8, 8);
-    memcpy(x + 1, (const uint8_t *)e + 8, 8);
-    if (klen <= 16)
-        return ((w[0] ^ x[0]) | ((w[1] ^ x[1]) & read_masks[klen][1])) == 0;
-    memcpy(w + 2, p + 16, 16);
-    memcpy(x + 2, (const uint8_t *)e + 16, 16);
-    return ((w[0] ^ x[0]) | (w[1] ^ x[1]) | ((w[2] ^ x[2]) & read_masks[klen][2]) |
-            ((w[3] ^ x[3]) & read_masks[klen][3])) == 0;
+    memcpy(w, p, sizeof w);
+    return (((w[0] ^ key[0]) & mask[0]) | ((w[1] ^ key[1]) & mask[1])) == 0;
+}
+
+/* Whether the key at p (32 bytes readable) is field name e. */
+static inline int
+read_name_at(const uint8_t *p, const read_name *e)
+{
+    uint64_t w[2];
+
+    if (!read_key16_at(p, e->key, e->mask))
+        return 0;
+    if (e->klen <= 16)
+        return 1;
+    memcpy(w, p + 16, sizeof w);
+    return (((w[0] ^ e->key[2]) & read_masks[e->klen][2]) |
+            ((w[1] ^ e->key[3]) & read_masks[e->klen][3])) == 0;
 }
 
 /* The sample key at m->p in any form: its enum read_skey (RK_OTHER when
@@ -941,7 +607,7 @@ read_sample_key(sfa__mp *m, uint8_t *guess, int *key)
     padded[0] = (uint8_t)(0xa0 | k.n);
     memcpy(padded + 1, k.p, k.n);
     for (unsigned i = 1; i < RK__COUNT; i++) {
-        if (memcmp(padded, &read_skeys[i], sizeof padded) == 0) {
+        if (memcmp(padded, read_skeys[i].key, sizeof padded) == 0) {
             *key = (int)i;
             break;
         }
@@ -949,23 +615,6 @@ read_sample_key(sfa__mp *m, uint8_t *guess, int *key)
     *guess = (uint8_t)*key;
     return 0;
 }
-
-/* Where the uint32 member of sfa_sample a key names sits, plus one; 0 for
- * keys whose value is not one. */
-static const uint8_t read_skey_u32[RK__COUNT] = {
-    [RK_TAG] = 1 + offsetof(sfa_sample, tag),
-    [RK_SEQ] = 1 + offsetof(sfa_sample, seq),
-    [RK_DS_CLASS] = 1 + offsetof(sfa_sample, ds_class),
-    [RK_DS_INDEX] = 1 + offsetof(sfa_sample, ds_index),
-    [RK_RATE] = 1 + offsetof(sfa_sample, rate),
-    [RK_POOL] = 1 + offsetof(sfa_sample, pool),
-    [RK_DROPS] = 1 + offsetof(sfa_sample, drops),
-    [RK_IN_FMT] = 1 + offsetof(sfa_sample, in_fmt),
-    [RK_IN] = 1 + offsetof(sfa_sample, in_val),
-    [RK_OUT_FMT] = 1 + offsetof(sfa_sample, out_fmt),
-    [RK_OUT] = 1 + offsetof(sfa_sample, out_val),
-    [RK_REASON] = 1 + offsetof(sfa_sample, reason),
-};
 
 static int
 read_status(sfa__mp *m, int *out)
@@ -1017,7 +666,7 @@ read_records(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int *limited)
  * type is stored into f (zeroed, id set) and the end of the value
  * returned; NULL when the general path must decide. */
 static inline __attribute__((always_inline)) const uint8_t *
-read_value_fast(const uint8_t *v, const uint8_t *end, unsigned type, sfa_field *f)
+read_value_fast(const uint8_t *v, const uint8_t *end, unsigned type, sfa_field *f, read_memo *memo)
 {
     uint32_t n;
 
@@ -1039,16 +688,28 @@ read_value_fast(const uint8_t *v, const uint8_t *end, unsigned type, sfa_field *
         f->v.p = v;
         return v + n;
     case SFA_T_IP4:
-    case SFA_T_IP6:
-        /* IPv4 text straight into the field; IPv6 the general way. The
-         * text is at most 15 bytes, so 24 are readable after it. */
+    case SFA_T_IP6: {
+        /* IPv4 text straight into the field, or its value from the memo;
+         * IPv6 the general way. The text is at most 15 bytes. */
+        uint64_t w[2];
         n = *v & 0x1f;
-        if ((*v & 0xe0) != 0xa0 || read_ip4_wide(v + 1, n, f->v.a))
+        if ((*v & 0xe0) != 0xa0 || n > 15)
             return NULL;
+        memcpy(w, v, sizeof w);
+        w[1] &= read_masks[1 + n][1]; /* n >= 7 for a dotted quad: w[0] is all text */
+        if (w[0] == memo->text[0] && w[1] == memo->text[1]) {
+            memcpy(f->v.a, memo->addr, sizeof memo->addr);
+        } else {
+            if (sfa__ip4_wide(v + 1, n, f->v.a))
+                return NULL;
+            memcpy(memo->text, w, sizeof w);
+            memcpy(memo->addr, f->v.a, sizeof memo->addr);
+        }
         f->type = SFA_T_IP4;
         return v + 1 + n;
+    }
     case SFA_T_MAC:
-        if (*v != (0xa0 | 12) || read_mac_wide(v + 1, f->v.a))
+        if (*v != (0xa0 | 12) || sfa__mac_wide(v + 1, f->v.a))
             return NULL;
         f->type = SFA_T_MAC;
         return v + 13;
@@ -1077,7 +738,7 @@ read_field_general(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guess)
  * updates the guess. The cursor and the field count live in locals on the
  * quick path. Kept out of line so that its loop gets the registers. */
 static __attribute__((noinline)) int
-read_fields(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guesses)
+read_fields(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guesses, read_memo *memos)
 {
     const uint8_t *p, *v, *const end = m->end;
     sfa_field *const fields = d->fields;
@@ -1093,21 +754,21 @@ read_fields(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guesses)
     if (nquick > SFA_DGRAM_MAX_FIELDS - nf)
         nquick = SFA_DGRAM_MAX_FIELDS - nf;
     for (uint32_t i = 0; i < n; i++) {
-        unsigned g = guesses[i < nquick ? i : 0], klen = read_klen[g], type = read_types[g], len;
-        if (i < nquick && (size_t)(end - p) >= READ_FAST_ROOM &&
-            read_key_is(p, &read_names[g], klen)) {
+        const read_name *e = &read_names[guesses[i < nquick ? i : 0]];
+        if (i < nquick && (size_t)(end - p) >= READ_FAST_ROOM && read_name_at(p, e)) {
             sfa_field *f = &fields[nf];
-            v = p + klen;
+            unsigned g = (unsigned)(e - read_names), type = e->type, len;
+            v = p + e->klen;
             memset(f, 0, sizeof *f);
             f->id = (uint16_t)g;
             if (type == SFA_T_U && (len = read_uint_len[*v])) {
                 f->type = SFA_T_U;
-                f->v.u = read_uint_at(v, len);
+                f->v.u = read_uint_at(v);
                 p = v + len;
                 nf++;
                 continue;
             }
-            if (type != SFA_T_U && (v = read_value_fast(v, end, type, f))) {
+            if (type != SFA_T_U && (v = read_value_fast(v, end, type, f, &memos[i]))) {
                 p = v;
                 nf++;
                 continue;
@@ -1127,8 +788,7 @@ read_fields(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guesses)
 
 /* The value of sample key key into s (or d), the general way. */
 static int
-read_sample_value(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int key, int *limited,
-                  read_guess *g)
+read_sample_value(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int key, int *limited, read_guess *g)
 {
     uint64_t v = 0;
     uint32_t u32;
@@ -1146,7 +806,7 @@ read_sample_value(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int key, int *limited
     case RK_RECORDS:
         return read_records(m, d, s, limited);
     case RK_FIELDS:
-        return read_fields(m, d, limited, g->field);
+        return read_fields(m, d, limited, g->field, g->ip4);
     default:
         return read_skip(m);
     }
@@ -1156,8 +816,8 @@ read_sample_value(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int key, int *limited
  * unless key already says which it is, then its value. Out of line, as
  * read_field_general. */
 static __attribute__((noinline)) int
-read_sample_general(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int key, int *limited,
-                    read_guess *g, uint8_t *guess)
+read_sample_general(sfa__mp *m, sfa_dgram *d, sfa_sample *s, int key, int *limited, read_guess *g,
+                    uint8_t *guess)
 {
     if (key < 0 && read_sample_key(m, guess, &key))
         return m->err;
@@ -1187,16 +847,17 @@ read_sample(sfa__mp *m, sfa_dgram *d, int *limited, read_guess *g)
     p = m->p;
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *guess = &g->skey[i < READ_PRED ? i : READ_PRED];
-        unsigned k = *guess, klen = read_skey_klen[k], len;
+        unsigned k = *guess, len;
+        const read_skey_form *e = &read_skeys[k];
         /* 32 bytes: a key of at most 16, then a uint64 or a fixstr header. */
-        if ((size_t)(end - p) >= 32 && k != RK_OTHER && read_key_is(p, &read_skeys[k], klen)) {
-            const uint8_t *v = p + klen;
+        if ((size_t)(end - p) >= 32 && k != RK_OTHER && read_key16_at(p, e->key, e->mask)) {
+            const uint8_t *v = p + e->klen;
             key = (int)k;
-            if (read_skey_u32[k] && (len = read_uint_len[*v])) {
-                uint64_t u = read_uint_at(v, len);
+            if (e->u32 && (len = read_uint_len[*v])) {
+                uint64_t u = read_uint_at(v);
                 if (u <= UINT32_MAX) {
                     uint32_t u32 = (uint32_t)u;
-                    memcpy((uint8_t *)s + read_skey_u32[k] - 1, &u32, sizeof u32);
+                    memcpy((uint8_t *)s + e->u32 - 1, &u32, sizeof u32);
                     p = v + len;
                     continue;
                 }
@@ -1240,7 +901,7 @@ static int
 read_dgram(sfa__mp *m, sfa_dgram *d, read_guess *g)
 {
     sfa__mpv map, k, x;
-    uint64_t u;
+    uint64_t u = 0;
     int limited = 0;
 
     read_dgram_reset(d);
@@ -1251,7 +912,8 @@ read_dgram(sfa__mp *m, sfa_dgram *d, read_guess *g)
             break;
         if (SFA__KEY_IS(&k, "agent") || SFA__KEY_IS(&k, "src")) {
             sfa_addr *a = k.n == 5 ? &d->agent : &d->src;
-            if (sfa__mp_expect(m, &x, SFA__MP_STR) == 0 && read_addr(x.p, x.n, (size_t)(m->end - x.p), 1, a))
+            if (sfa__mp_expect(m, &x, SFA__MP_STR) == 0 &&
+                sfa__codec_addr(x.p, x.n, (size_t)(m->end - x.p), 1, a))
                 sfa__mp_fail(m, SFA_EFORMAT);
         } else if (SFA__KEY_IS(&k, "sub_agent")) {
             if (read_uint(m, UINT32_MAX, &u) == 0)

@@ -326,8 +326,8 @@ macc_push(sfa_metricacc *a, double v)
 }
 
 void
-sfa_metricacc_add_num(sfa_metricacc *a, double v, const char *agent, const char *ds,
-                      double age_ms, size_t ref)
+sfa_metricacc_add_num(sfa_metricacc *a, double v, const char *agent, const char *ds, double age_ms,
+                      size_t ref)
 {
     macc_cand c = {0, v, NULL, agent, ds, age_ms, ref, NULL};
     double d;
@@ -429,8 +429,8 @@ sfa_metricacc_partial(const sfa_metricacc *ca, const char *name)
     if (a->family == MACC_BEST && a->best.have) {
         json_object_set_new(o, "agent", json_string(a->best.agent));
         json_object_set_new(o, "dataSource", json_string(a->best.ds));
-        json_object_set_new(o, "metricValue", a->best.is_text ? json_string(a->best.text)
-                                                               : json_real(a->best.num));
+        json_object_set_new(o, "metricValue",
+                            a->best.is_text ? json_string(a->best.text) : json_real(a->best.num));
         json_object_set_new(o, "lastUpdate", macc_ms(a->best.age));
         if (a->best.extra)
             json_object_set(o, "topKeys", a->best.extra);
@@ -588,8 +588,8 @@ sfa_metricacc_result(const sfa_metricacc *ca, const char *name)
             return o;
         json_object_set_new(o, "agent", json_string(a->best.agent));
         json_object_set_new(o, "dataSource", json_string(a->best.ds));
-        json_object_set_new(o, "metricValue", a->best.is_text ? json_string(a->best.text)
-                                                               : json_real(a->best.num));
+        json_object_set_new(o, "metricValue",
+                            a->best.is_text ? json_string(a->best.text) : json_real(a->best.num));
         json_object_set_new(o, "lastUpdate", macc_ms(a->best.age));
         if (a->best.extra)
             json_object_set(o, "topKeys", a->best.extra);

@@ -14,6 +14,8 @@
  *   ingest.c      bus message -> datagrams -> samples -> table updates
  *   respond.c     answers to hello, activeflows, flowkeys, stats surveys
  *   aggregator.c  the service: loop, sockets, timers, signals
+ *   counters.h    counter metrics (ctr_catalog.c, counters.c) and the metric
+ *                 surveys (respond_metrics.c), see proto/METRICS.md
  * Everything runs on one libuv loop thread; nothing here is thread-safe.
  * Times are seconds of the monotonic clock as doubles (sfa_clock_us / 1e6),
  * taken when a bus message is handled.
@@ -48,6 +50,9 @@ typedef struct agg_config {
     long maxkeys;          /* tracked keys per definition, cap */
     long maxsources;       /* tracked data sources, cap */
     double sweep_interval; /* s between expiry sweeps */
+    char *bus_metrics;     /* the events service's metrics.v1 subscriber (dialled) */
+    char *bus_flowlog;     /* the gateway's flowlog.v1 subscriber (dialled) */
+    long events_interval;  /* ms between metrics.v1 reports */
     char *log_level;
     int log_level_num;
 } agg_config;
@@ -207,6 +212,7 @@ typedef struct agg_def {
     json_t *spec; /* as published (owned reference) */
     sfa_flowdef *fd;
     agg_table *table;
+    struct agg_flowlog_def *log; /* log:true definitions (flow_log.h), else NULL */
 } agg_def;
 
 typedef struct agg_stats {
@@ -273,6 +279,7 @@ typedef struct agg_core {
     double field_seen[SFA_F__COUNT]; /* last time each field appeared in a flow sample */
     double flow_seen;                /* last flow sample (metadata keys) */
     struct agg_counters *counters;   /* counter metrics (counters.h) */
+    struct agg_flowlog *flowlog;     /* logged flows publisher (flow_log.h), or NULL */
     agg_stats st;
 } agg_core;
 
@@ -331,6 +338,15 @@ void agg_respond_on_survey(sfa_responder *r, sfa_respond_req *req, const uint8_t
                            void *arg);
 /* The counters as a JSON object (returns new). */
 json_t *agg_stats_json(const agg_core *c);
+
+/* ---- metrics.v1 reports (metrics_walk.c over metrics_pub.h) ---- */
+
+struct agg_metrics_pub;
+
+/* Publish one metrics.v1 report of c's tables and counter metrics at now
+ * on p: what agg_metrics_pub_tick returns (nothing is sent while no
+ * threshold exists). */
+int agg_metrics_walk_tick(agg_core *c, struct agg_metrics_pub *p, double now);
 
 /* ---- the service (aggregator.c) ---- */
 

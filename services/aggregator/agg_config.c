@@ -43,6 +43,14 @@ const sfa_cfg_opt agg_config_table[] = {
             "tracked data sources (agent + source id); samples of more are dropped"),
     AGG_OPT("aggregator.sweep", SFA_CFG_DOUBLE, "1", sweep_interval, 0.05, 60,
             "seconds between sweeps that expire idle keys"),
+    AGG_OPT("bus.metrics", SFA_CFG_STR, NULL, bus_metrics, 0, 0,
+            "the events service's metrics.v1 subscriber to dial "
+            "(default ipc:///tmp/sfa-<uid>/metrics)"),
+    AGG_OPT("bus.flowlog", SFA_CFG_STR, NULL, bus_flowlog, 0, 0,
+            "the gateway's flowlog.v1 subscriber to dial, for log:true flows "
+            "(default ipc:///tmp/sfa-<uid>/flowlog)"),
+    AGG_OPT("events.interval", SFA_CFG_INT, "250", events_interval, 10, 60000,
+            "ms between metrics.v1 reports of the metrics thresholds name"),
     AGG_OPT("log.level", SFA_CFG_STR, "INFO", log_level, 0, 0,
             "log threshold: SEVERE, WARNING, INFO or FINE"),
     SFA_CFG_END,
@@ -76,6 +84,10 @@ agg_config_resolve(agg_config *cfg)
     agg_config_default_str(&cfg->bus_defs, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/query", uid);
     agg_config_default_str(&cfg->bus_query, buf);
+    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/metrics", uid);
+    agg_config_default_str(&cfg->bus_metrics, buf);
+    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/flowlog", uid);
+    agg_config_default_str(&cfg->bus_flowlog, buf);
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';

@@ -8,6 +8,12 @@
  *   - a respondent to the gateway's surveys (bus.query, respond.c);
  *   - a timer that sweeps idle keys out of every table and silent data
  *     sources out of the counter metrics;
+ *   - a publisher dialling the events service (bus.metrics) and a timer
+ *     that reports, every events.interval ms, the metrics the thresholds
+ *     of defs.v1 name (metrics_walk.c, metrics_pub.c);
+ *   - a publisher dialling the gateway's bus.flowlog and, on the same
+ *     timer, the scan that logs the flows of log:true definitions
+ *     (flow_log.c);
  *   - SIGINT/SIGTERM stop the service cleanly, SIGHUP is logged.
  * A lost gateway or collector is not fatal: nng redials in the background
  * and the aggregator keeps what it has (it keeps its buckets until a
@@ -22,6 +28,8 @@
 
 #include "agg.h"
 #include "counters.h"
+#include "flow_log.h"
+#include "metrics_pub.h"
 
 #define AGG_DEFS_RCVBUF 16
 #define AGG_RESPOND_CONCURRENCY 8
@@ -33,7 +41,9 @@ struct agg_service {
     agg_assign *assign;
     sfa_bus *defs;
     sfa_responder *resp;
-    uv_timer_t sweep;
+    agg_metrics_pub *mpub;
+    agg_flowlog *flowlog;
+    uv_timer_t sweep, metrics;
     uv_signal_t sigint, sigterm, sighup;
     int started, stopping;
 };
@@ -64,6 +74,8 @@ service_on_defs(sfa_bus *bus, const uint8_t *msg, size_t len, void *arg)
         return;
     }
     rc = agg_defs_apply(&s->core, body, agg_now());
+    if (s->mpub)
+        agg_metrics_pub_set_thresholds(s->mpub, json_object_get(body, "thresholds"));
     json_decref(body);
     if (rc > 0)
         (void)agg_assign_update(s->assign, &s->core);
@@ -78,6 +90,20 @@ service_on_sweep(uv_timer_t *t)
     for (size_t i = 0; i < s->core.ndefs; i++)
         agg_table_sweep(s->core.defs[i].table, now);
     agg_counters_expire(s->core.counters, now);
+}
+
+static void
+service_on_metrics(uv_timer_t *t)
+{
+    agg_service *s = t->data;
+
+    double now = agg_now();
+
+    (void)agg_metrics_walk_tick(&s->core, s->mpub, now); /* failures are counted */
+    for (size_t i = 0; i < s->core.ndefs; i++)
+        if (s->core.defs[i].log)
+            agg_flowlog_def_scan(s->core.defs[i].log, now);
+    (void)agg_flowlog_flush(s->flowlog);
 }
 
 static void
@@ -115,6 +141,13 @@ service_open_buses(agg_service *s)
 {
     int rc;
 
+    /* Before defs.v1 can arrive: log:true definitions need it. */
+    rc = agg_flowlog_open(&s->flowlog, s->loop, s->cfg->bus_flowlog, s->core.id);
+    if (rc != 0) {
+        SFA_SEVERE("cannot dial bus.flowlog %s: %s", s->cfg->bus_flowlog, sfa_strerror(rc));
+        return rc;
+    }
+    s->core.flowlog = s->flowlog;
     s->assign = agg_assign_create(s->loop, s->cfg->bus_collectors, (int)s->cfg->bus_lanes,
                                   (int)s->cfg->bus_rcvbuf, service_on_samples, s);
     if (!s->assign)
@@ -132,6 +165,11 @@ service_open_buses(agg_service *s)
         SFA_SEVERE("cannot dial bus.query %s: %s", s->cfg->bus_query, sfa_strerror(rc));
         return rc;
     }
+    rc = agg_metrics_pub_open(&s->mpub, s->loop, s->cfg->bus_metrics, s->core.id);
+    if (rc != 0) {
+        SFA_SEVERE("cannot dial bus.metrics %s: %s", s->cfg->bus_metrics, sfa_strerror(rc));
+        return rc;
+    }
     return 0;
 }
 
@@ -144,6 +182,8 @@ agg_service_start(agg_service *s)
     s->started = 1;
     (void)uv_timer_init(s->loop, &s->sweep);
     service_handle_init(s, (uv_handle_t *)&s->sweep);
+    (void)uv_timer_init(s->loop, &s->metrics);
+    service_handle_init(s, (uv_handle_t *)&s->metrics);
     (void)uv_signal_init(s->loop, &s->sigint);
     service_handle_init(s, (uv_handle_t *)&s->sigint);
     (void)uv_signal_init(s->loop, &s->sigterm);
@@ -156,6 +196,8 @@ agg_service_start(agg_service *s)
     if ((rc = service_open_buses(s)) != 0)
         return rc;
     (void)uv_timer_start(&s->sweep, service_on_sweep, ms ? ms : 1, ms ? ms : 1);
+    (void)uv_timer_start(&s->metrics, service_on_metrics, (uint64_t)s->cfg->events_interval,
+                         (uint64_t)s->cfg->events_interval);
     SFA_INFO("aggregator %s: collectors %s (%ld lanes), defs %s, query %s, maxkeys %ld", s->core.id,
              s->cfg->bus_collectors, s->cfg->bus_lanes, s->cfg->bus_defs, s->cfg->bus_query,
              s->cfg->maxkeys);
@@ -172,10 +214,16 @@ agg_service_stop(agg_service *s)
     s->resp = NULL;
     sfa_bus_close(s->defs);
     s->defs = NULL;
+    agg_metrics_pub_close(s->mpub);
+    s->mpub = NULL;
+    agg_flowlog_close(s->flowlog); /* the definitions' logs are only destroyed now */
+    s->flowlog = NULL;
+    s->core.flowlog = NULL;
     agg_assign_destroy(s->assign);
     s->assign = NULL;
     if (s->started) {
         uv_close((uv_handle_t *)&s->sweep, NULL);
+        uv_close((uv_handle_t *)&s->metrics, NULL);
         uv_close((uv_handle_t *)&s->sigint, NULL);
         uv_close((uv_handle_t *)&s->sigterm, NULL);
         uv_close((uv_handle_t *)&s->sighup, NULL);

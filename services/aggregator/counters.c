@@ -22,9 +22,11 @@
  *      bits, ctr_catalog.c), so a wrap counts right; a counter that went
  *      back by more than half its range is a reset (cleared, or an agent
  *      restart the sequence numbers did not show) and its interval is
- *      skipped: no negative, no spike. All-ones values are unavailable and
- *      leave no trace. rate = delta x 1000 / (clock ms since that
- *      counter's previous value).
+ *      skipped: no negative, no spike. So is an interface counter that
+ *      went back when reading it as a wrap would mean over twice the line
+ *      rate (ifspeed known). All-ones values are unavailable and leave no
+ *      trace. rate = delta x 1000 / (clock ms since that counter's
+ *      previous value).
  *   4. Gauges, enumerations and texts are stored as sent; derived metrics
  *      are computed from what this sample brought (its values and rates,
  *      in a scratch array indexed by metric id, stamped per sample so it
@@ -33,8 +35,9 @@
  * Expiry: a source silent for max(3 x its last interval, 60 s) is dropped,
  * and so is a metric a live source stopped sending as long.
  * Memory: a source costs its registry entry, one ctr_src and 48 bytes per
- * metric; allocation happens when a source or metric appears or a text
- * changes, never otherwise. Loop thread only.
+ * metric (the slot array is shrunk to fit after the second sample; about
+ * 1.4 KB for an interface); allocation happens when a source or metric
+ * appears or a text changes, never otherwise. Loop thread only.
  */
 #include <math.h>
 #include <stdio.h>
@@ -71,6 +74,7 @@ typedef struct ctr_src {
     ctr_slot *slots;
     uint16_t n, cap, cursor;
     uint8_t started; /* a sample was seen: seq, uptime, rx_ms are valid */
+    uint8_t fitted;  /* the slot array was shrunk to its metrics once */
     uint32_t seq, uptime;
     uint64_t rx_ms;
     uint64_t clock_ms;
@@ -320,8 +324,7 @@ ctr_counter(agg_counters *k, ctr_src *s, const sfa_field *f, int kind, double no
 
         delta = (raw - sl->u.prev.raw) & mask;
         rate = (double)delta * 1000.0 / (double)(s->clock_ms - sl->u.prev.at_ms);
-        if (delta > mask / 2 ||
-            (raw < sl->u.prev.raw && !ctr_wrap_plausible(k, f->id, rate))) {
+        if (delta > mask / 2 || (raw < sl->u.prev.raw && !ctr_wrap_plausible(k, f->id, rate))) {
             k->st.resets++;
         } else {
             k->st.wraps += raw < sl->u.prev.raw;
@@ -367,71 +370,13 @@ ctr_number(agg_counters *k, ctr_src *s, const sfa_field *f, int kind, double now
     ctr_slot_set(ctr_slot_get(k, s, f->id, kind), v, now);
 }
 
-/* Text of a field into buf (cap bytes): valid UTF-8 is kept, other bytes
- * and control characters become '?'. Returns 0 when f is not text. */
-static int
-ctr_text_of(const sfa_field *f, int kind, char *buf, size_t cap)
-{
-    static const char hex[] = "0123456789abcdef";
-    const uint8_t *p = f->v.p;
-    size_t n;
-
-    switch (kind) {
-    case AGG_CK_MAC:
-        if (f->type != SFA_T_MAC)
-            return 0;
-        snprintf(buf, cap, "%02X%02X%02X%02X%02X%02X", f->v.a[0], f->v.a[1], f->v.a[2],
-                 f->v.a[3], f->v.a[4], f->v.a[5]);
-        return 1;
-    case AGG_CK_HEX64:
-        if (f->type != SFA_T_U)
-            return 0;
-        snprintf(buf, cap, "%016llx", (unsigned long long)f->v.u);
-        return 1;
-    case AGG_CK_UUID:
-        if (f->n != 16 || (f->type != SFA_T_BIN && f->type != SFA_T_STR))
-            return 0;
-        n = 0;
-        for (int i = 0; i < 16; i++) {
-            if (i == 4 || i == 6 || i == 8 || i == 10)
-                buf[n++] = '-';
-            buf[n++] = hex[p[i] >> 4];
-            buf[n++] = hex[p[i] & 15];
-        }
-        buf[n] = '\0';
-        return 1;
-    default:
-        break;
-    }
-    if (f->type != SFA_T_STR && f->type != SFA_T_BIN)
-        return 0;
-    n = f->n < cap - 1 ? f->n : cap - 1;
-    for (size_t i = 0; i < n;) {
-        size_t len = p[i] < 0x80 ? 1 : (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ? 3
-                                   : (p[i] & 0xf8) == 0xf0   ? 4
-                                                             : 0;
-        int ok = len > 0 && i + len <= n && !(len == 1 && p[i] < 0x20);
-
-        for (size_t j = 1; ok && j < len; j++)
-            ok = (p[i + j] & 0xc0) == 0x80;
-        if (!ok) {
-            buf[i++] = '?';
-            continue;
-        }
-        memcpy(buf + i, p + i, len);
-        i += len;
-    }
-    buf[n] = '\0';
-    return 1;
-}
-
 static void
 ctr_text(agg_counters *k, ctr_src *s, const sfa_field *f, int kind, double now)
 {
     char buf[CTR_TEXT_MAX];
     ctr_slot *sl;
 
-    if (!ctr_text_of(f, kind, buf, sizeof buf))
+    if (!agg_metric_text_of(f, kind, buf, sizeof buf))
         return;
     sl = ctr_slot_get(k, s, f->id, kind);
     if (!sl->u.text || strcmp(sl->u.text, buf) != 0) {
@@ -489,13 +434,12 @@ ctr_derive(agg_counters *k, ctr_src *s, unsigned id, double v, double now)
 static void
 ctr_cpu(agg_counters *k, ctr_src *s, double now)
 {
-    static const uint16_t part[] = {SFA_F_CPU_USER, SFA_F_CPU_NICE,  SFA_F_CPU_SYSTEM,
-                                    SFA_F_CPU_IDLE, SFA_F_CPU_WIO,   SFA_F_CPU_INTR,
+    static const uint16_t part[] = {SFA_F_CPU_USER,  SFA_F_CPU_NICE, SFA_F_CPU_SYSTEM,
+                                    SFA_F_CPU_IDLE,  SFA_F_CPU_WIO,  SFA_F_CPU_INTR,
                                     SFA_F_CPU_SINTR, SFA_F_CPU_STEAL};
-    static const uint16_t all[] = {SFA_F_CPU_USER,  SFA_F_CPU_NICE,  SFA_F_CPU_SYSTEM,
-                                   SFA_F_CPU_IDLE,  SFA_F_CPU_WIO,   SFA_F_CPU_INTR,
-                                   SFA_F_CPU_SINTR, SFA_F_CPU_STEAL, SFA_F_CPU_GUEST,
-                                   SFA_F_CPU_GUEST_NICE};
+    static const uint16_t all[] = {
+        SFA_F_CPU_USER, SFA_F_CPU_NICE,  SFA_F_CPU_SYSTEM, SFA_F_CPU_IDLE,  SFA_F_CPU_WIO,
+        SFA_F_CPU_INTR, SFA_F_CPU_SINTR, SFA_F_CPU_STEAL,  SFA_F_CPU_GUEST, SFA_F_CPU_GUEST_NICE};
     double total = 0, r;
     ctr_slot *sl;
 
@@ -551,8 +495,7 @@ ctr_interface(agg_counters *k, ctr_src *s, double now)
     }
     if (ctr_sum3(k, SFA_F_IFINUCASTPKTS, SFA_F_IFINMULTICASTPKTS, SFA_F_IFINBROADCASTPKTS, &sum))
         ctr_derive(k, s, AGG_M_IFINPKTS, sum, now);
-    if (ctr_sum3(k, SFA_F_IFOUTUCASTPKTS, SFA_F_IFOUTMULTICASTPKTS, SFA_F_IFOUTBROADCASTPKTS,
-                 &sum))
+    if (ctr_sum3(k, SFA_F_IFOUTUCASTPKTS, SFA_F_IFOUTMULTICASTPKTS, SFA_F_IFOUTBROADCASTPKTS, &sum))
         ctr_derive(k, s, AGG_M_IFOUTPKTS, sum, now);
 }
 
@@ -610,6 +553,14 @@ ctr_sample(agg_counters *k, const sfa_dgram *d, const sfa_sample *smp, double no
     ctr_cpu(k, s, now);
     ctr_interface(k, s, now);
     ctr_host(k, s, now);
+    /* The second sample has brought the rates and derived metrics too:
+     * give back what doubling the array left over. */
+    if (!s->fitted && s->interval > 0 && s->n > 0 && s->cap > s->n) {
+        s->slots = sfa_xrealloc(s->slots, (size_t)s->n * sizeof *s->slots);
+        k->slot_bytes -= (size_t)(s->cap - s->n) * sizeof *s->slots;
+        s->cap = s->n;
+        s->fitted = 1;
+    }
 }
 
 void

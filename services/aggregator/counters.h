@@ -33,8 +33,8 @@ enum agg_metric_id {
     AGG_M_IFOUTUTILIZATION,
     AGG_M_IFINPKTS, /* ifinucastpkts + ifinmulticastpkts + ifinbroadcastpkts rates */
     AGG_M_IFOUTPKTS,
-    AGG_M_CPU_UTILIZATION, /* 100 - cpu_idle, % */
-    AGG_M_MEM_UTILIZATION, /* 100 x (total - free - buffers - cached) / total, % */
+    AGG_M_CPU_UTILIZATION,  /* 100 - cpu_idle, % */
+    AGG_M_MEM_UTILIZATION,  /* 100 x (total - free - buffers - cached) / total, % */
     AGG_M_DISK_UTILIZATION, /* 100 x (disk_total - disk_free) / disk_total, % */
     AGG_M_LOAD_ONE_PER_CPU,
     AGG_M_LOAD_FIVE_PER_CPU,
@@ -57,8 +57,8 @@ enum agg_ckind {
     AGG_CK_DERIVED,  /* computed from other fields of the sample */
 };
 
-int agg_metric_kind(unsigned id);    /* enum agg_ckind; AGG_CK_SKIP out of range */
-int agg_metric_width(unsigned id);   /* counters: 32 or 64 (bits on the wire); else 0 */
+int agg_metric_kind(unsigned id);         /* enum agg_ckind; AGG_CK_SKIP out of range */
+int agg_metric_width(unsigned id);        /* counters: 32 or 64 (bits on the wire); else 0 */
 const char *agg_metric_name(unsigned id); /* NULL out of range or SKIP */
 /* Id of a metric name (n bytes, borrowed), or -1 when it names no metric. */
 int agg_metric_lookup(const char *name, size_t n);
@@ -67,32 +67,36 @@ int agg_metric_is_text(unsigned id);
 /* The string of enum metric id for value v: a static name, or v in
  * decimal written into buf (cap >= 24). */
 const char *agg_metric_enum_text(unsigned id, double v, char *buf, size_t cap);
+/* The text of field f (borrowed) shown as kind (TEXT, MAC, UUID, HEX64)
+ * into buf (cap bytes, NUL-terminated): valid UTF-8 is kept, other bytes
+ * and control characters become '?'. 1, or 0 when f is not such a value. */
+int agg_metric_text_of(const sfa_field *f, int kind, char *buf, size_t cap);
 
 /* ---- per data source state (counters.c) ---- */
 
 typedef struct agg_counters agg_counters;
 
 typedef struct agg_counters_stats {
-    uint64_t samples;      /* counter samples handled */
-    uint64_t sources_full; /* samples dropped: source registry full */
-    uint64_t restarts;     /* agent restarts seen (sequence or uptime went back) */
-    uint64_t resets;       /* counters that went back by more than a wrap explains */
-    uint64_t wraps;        /* counters that wrapped (32 or 64 bits) */
-    uint64_t unavailable;  /* counter values that were all ones */
-    uint64_t duplicates;   /* samples seen twice (same sequence number and uptime) */
-    uint64_t no_time;      /* intervals without a usable time (no rates) */
-    uint64_t expired;      /* data sources dropped for silence */
+    uint64_t samples;         /* counter samples handled */
+    uint64_t sources_full;    /* samples dropped: source registry full */
+    uint64_t restarts;        /* agent restarts seen (sequence or uptime went back) */
+    uint64_t resets;          /* counters that went back by more than a wrap explains */
+    uint64_t wraps;           /* counters that wrapped (32 or 64 bits) */
+    uint64_t unavailable;     /* counter values that were all ones */
+    uint64_t duplicates;      /* samples seen twice (same sequence number and uptime) */
+    uint64_t no_time;         /* intervals without a usable time (no rates) */
+    uint64_t expired;         /* data sources dropped for silence */
     uint64_t metrics_expired; /* metrics dropped because a source stopped sending them */
     uint64_t sources_purged;  /* data sources dropped with a lost bucket */
 } agg_counters_stats;
 
 /* A metric value read from a data source. */
 typedef struct agg_cval {
-    unsigned metric;   /* enum agg_metric_id or field id */
+    unsigned metric; /* enum agg_metric_id or field id */
     int is_text;
-    double num;        /* when !is_text */
-    const char *text;  /* when is_text: borrows the state or buf; valid until the next change */
-    double updated;    /* when it was last computed, s (monotonic) */
+    double num;       /* when !is_text */
+    const char *text; /* when is_text: borrows the state or buf; valid until the next change */
+    double updated;   /* when it was last computed, s (monotonic) */
     char buf[48];
 } agg_cval;
 

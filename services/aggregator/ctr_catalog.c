@@ -14,7 +14,8 @@
  *   - other numbers are gauges, shown as sent;
  *   - ifstatus and list-valued fields are not metrics themselves.
  * Derived metrics (ifinutilization, cpu_utilization, ...) have ids after
- * the fields. The classification is built once (pthread_once) and only
+ * the fields. Enumeration names and the text forms of text, MAC, UUID and
+ * datapath id fields are made here too. The classification is built once (pthread_once) and only
  * read afterwards, so any thread may call these functions.
  */
 #include <pthread.h>
@@ -31,13 +32,25 @@ static const char *const cat_docs[SFA_F__COUNT] = {
 
 /* Counters sent as unsigned hyper (64 bits), from the wire layouts. */
 static const uint16_t cat_wide[] = {
-    SFA_F_IFINOCTETS,          SFA_F_IFOUTOCTETS,          SFA_F_VG_INHIGHPRIORITYOCTETS,
-    SFA_F_VG_INNORMPRIORITYOCTETS, SFA_F_VG_OUTHIGHPRIORITYOCTETS,
-    SFA_F_VG_HCINHIGHPRIORITYOCTETS, SFA_F_VG_HCINNORMPRIORITYOCTETS,
-    SFA_F_VG_HCOUTHIGHPRIORITYOCTETS, SFA_F_VLAN_OCTETS, SFA_F_BYTES_READ,
-    SFA_F_BYTES_WRITTEN,       SFA_F_BYTES_IN,             SFA_F_BYTES_OUT,
-    SFA_F_VIR_DISK_BYTES_READ, SFA_F_VIR_DISK_BYTES_WRITTEN, SFA_F_VIR_BYTES_IN,
-    SFA_F_VIR_BYTES_OUT,       SFA_F_MEMCACHE_BYTES_READ,  SFA_F_MEMCACHE_BYTES_WRITTEN,
+    SFA_F_IFINOCTETS,
+    SFA_F_IFOUTOCTETS,
+    SFA_F_VG_INHIGHPRIORITYOCTETS,
+    SFA_F_VG_INNORMPRIORITYOCTETS,
+    SFA_F_VG_OUTHIGHPRIORITYOCTETS,
+    SFA_F_VG_HCINHIGHPRIORITYOCTETS,
+    SFA_F_VG_HCINNORMPRIORITYOCTETS,
+    SFA_F_VG_HCOUTHIGHPRIORITYOCTETS,
+    SFA_F_VLAN_OCTETS,
+    SFA_F_BYTES_READ,
+    SFA_F_BYTES_WRITTEN,
+    SFA_F_BYTES_IN,
+    SFA_F_BYTES_OUT,
+    SFA_F_VIR_DISK_BYTES_READ,
+    SFA_F_VIR_DISK_BYTES_WRITTEN,
+    SFA_F_VIR_BYTES_IN,
+    SFA_F_VIR_BYTES_OUT,
+    SFA_F_MEMCACHE_BYTES_READ,
+    SFA_F_MEMCACHE_BYTES_WRITTEN,
 };
 
 /* Fields whose kind is not the default one. */
@@ -45,17 +58,17 @@ static const struct {
     uint16_t id;
     uint8_t kind;
 } cat_special[] = {
-    {SFA_F_IFSTATUS, AGG_CK_SKIP},        /* shown as ifadminstatus, ifoperstatus */
-    {SFA_F_IFTYPE, AGG_CK_ENUM},          {SFA_F_IFDIRECTION, AGG_CK_ENUM},
-    {SFA_F_MACHINE_TYPE, AGG_CK_ENUM},    {SFA_F_OS_NAME, AGG_CK_ENUM},
-    {SFA_F_UUID, AGG_CK_UUID},            {SFA_F_OF_DPID, AGG_CK_HEX64},
-    {SFA_F_CPU_5SEC, AGG_CK_PCT100},      {SFA_F_CPU_1MIN, AGG_CK_PCT100},
-    {SFA_F_CPU_5MIN, AGG_CK_PCT100},      {SFA_F_PART_MAX_USED, AGG_CK_PCT100},
-    {SFA_F_CPU_USER, AGG_CK_CPU},         {SFA_F_CPU_NICE, AGG_CK_CPU},
-    {SFA_F_CPU_SYSTEM, AGG_CK_CPU},       {SFA_F_CPU_IDLE, AGG_CK_CPU},
-    {SFA_F_CPU_WIO, AGG_CK_CPU},          {SFA_F_CPU_INTR, AGG_CK_CPU},
-    {SFA_F_CPU_SINTR, AGG_CK_CPU},        {SFA_F_CPU_STEAL, AGG_CK_CPU},
-    {SFA_F_CPU_GUEST, AGG_CK_CPU},        {SFA_F_CPU_GUEST_NICE, AGG_CK_CPU},
+    {SFA_F_IFSTATUS, AGG_CK_SKIP}, /* shown as ifadminstatus, ifoperstatus */
+    {SFA_F_IFTYPE, AGG_CK_ENUM},       {SFA_F_IFDIRECTION, AGG_CK_ENUM},
+    {SFA_F_MACHINE_TYPE, AGG_CK_ENUM}, {SFA_F_OS_NAME, AGG_CK_ENUM},
+    {SFA_F_UUID, AGG_CK_UUID},         {SFA_F_OF_DPID, AGG_CK_HEX64},
+    {SFA_F_CPU_5SEC, AGG_CK_PCT100},   {SFA_F_CPU_1MIN, AGG_CK_PCT100},
+    {SFA_F_CPU_5MIN, AGG_CK_PCT100},   {SFA_F_PART_MAX_USED, AGG_CK_PCT100},
+    {SFA_F_CPU_USER, AGG_CK_CPU},      {SFA_F_CPU_NICE, AGG_CK_CPU},
+    {SFA_F_CPU_SYSTEM, AGG_CK_CPU},    {SFA_F_CPU_IDLE, AGG_CK_CPU},
+    {SFA_F_CPU_WIO, AGG_CK_CPU},       {SFA_F_CPU_INTR, AGG_CK_CPU},
+    {SFA_F_CPU_SINTR, AGG_CK_CPU},     {SFA_F_CPU_STEAL, AGG_CK_CPU},
+    {SFA_F_CPU_GUEST, AGG_CK_CPU},     {SFA_F_CPU_GUEST_NICE, AGG_CK_CPU},
 };
 
 static const char *const cat_derived[AGG_M__COUNT - SFA_F__COUNT] = {
@@ -175,28 +188,39 @@ agg_metric_is_text(unsigned id)
 
 /* ---- enumerations ---- */
 
-static const char *const cat_ifdirection[] = {"unknown", "full-duplex", "half-duplex", "in",
-                                              "out"};
+static const char *const cat_ifdirection[] = {"unknown", "full-duplex", "half-duplex", "in", "out"};
 
 static const char *const cat_machine[] = {"unknown", "other", "x86",     "x86_64", "ia64",
                                           "sparc",   "alpha", "powerpc", "m68k",   "mips",
                                           "arm",     "hppa",  "s390"};
 
-static const char *const cat_os[] = {"unknown", "other",   "linux",   "windows", "darwin",
-                                     "hpux",    "aix",     "dragonfly", "freebsd", "netbsd",
-                                     "openbsd", "osf",     "solaris"};
+static const char *const cat_os[] = {"unknown", "other", "linux",     "windows", "darwin",
+                                     "hpux",    "aix",   "dragonfly", "freebsd", "netbsd",
+                                     "openbsd", "osf",   "solaris"};
 
 /* IANA ifType names of the interfaces agents commonly report. */
 static const struct {
     uint16_t n;
     const char *name;
 } cat_iftypes[] = {
-    {1, "other"},           {6, "ethernetCsmacd"},   {23, "ppp"},
-    {24, "softwareLoopback"}, {32, "frameRelay"},    {37, "atm"},
-    {53, "propVirtual"},    {62, "fastEther"},       {69, "fastEtherFX"},
-    {71, "ieee80211"},      {117, "gigabitEthernet"}, {131, "tunnel"},
-    {135, "l2vlan"},        {136, "l3ipvlan"},       {150, "mplsTunnel"},
-    {161, "ieee8023adLag"}, {166, "mpls"},           {209, "bridge"},
+    {1, "other"},
+    {6, "ethernetCsmacd"},
+    {23, "ppp"},
+    {24, "softwareLoopback"},
+    {32, "frameRelay"},
+    {37, "atm"},
+    {53, "propVirtual"},
+    {62, "fastEther"},
+    {69, "fastEtherFX"},
+    {71, "ieee80211"},
+    {117, "gigabitEthernet"},
+    {131, "tunnel"},
+    {135, "l2vlan"},
+    {136, "l3ipvlan"},
+    {150, "mplsTunnel"},
+    {161, "ieee8023adLag"},
+    {166, "mpls"},
+    {209, "bridge"},
 };
 
 static const char *
@@ -236,4 +260,64 @@ agg_metric_enum_text(unsigned id, double v, char *buf, size_t cap)
         return s;
     snprintf(buf, cap, "%.0f", v);
     return buf;
+}
+
+/* ---- texts ---- */
+
+int
+agg_metric_text_of(const sfa_field *f, int kind, char *buf, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *p = f->v.p;
+    size_t n;
+
+    switch (kind) {
+    case AGG_CK_MAC:
+        if (f->type != SFA_T_MAC)
+            return 0;
+        snprintf(buf, cap, "%02X%02X%02X%02X%02X%02X", f->v.a[0], f->v.a[1], f->v.a[2], f->v.a[3],
+                 f->v.a[4], f->v.a[5]);
+        return 1;
+    case AGG_CK_HEX64:
+        if (f->type != SFA_T_U)
+            return 0;
+        snprintf(buf, cap, "%016llx", (unsigned long long)f->v.u);
+        return 1;
+    case AGG_CK_UUID:
+        if (f->n != 16 || (f->type != SFA_T_BIN && f->type != SFA_T_STR))
+            return 0;
+        n = 0;
+        for (int i = 0; i < 16; i++) {
+            if (i == 4 || i == 6 || i == 8 || i == 10)
+                buf[n++] = '-';
+            buf[n++] = hex[p[i] >> 4];
+            buf[n++] = hex[p[i] & 15];
+        }
+        buf[n] = '\0';
+        return 1;
+    default:
+        break;
+    }
+    if (f->type != SFA_T_STR && f->type != SFA_T_BIN)
+        return 0;
+    n = f->n < cap - 1 ? f->n : cap - 1;
+    for (size_t i = 0; i < n;) {
+        size_t len = p[i] < 0x80             ? 1
+                     : (p[i] & 0xe0) == 0xc0 ? 2
+                     : (p[i] & 0xf0) == 0xe0 ? 3
+                     : (p[i] & 0xf8) == 0xf0 ? 4
+                                             : 0;
+        int ok = len > 0 && i + len <= n && !(len == 1 && p[i] < 0x20);
+
+        for (size_t j = 1; ok && j < len; j++)
+            ok = (p[i + j] & 0xc0) == 0x80;
+        if (!ok) {
+            buf[i++] = '?';
+            continue;
+        }
+        memcpy(buf + i, p + i, len);
+        i += len;
+    }
+    buf[n] = '\0';
+    return 1;
 }

@@ -22,6 +22,7 @@
 #include <sfa/mem.h>
 
 #include "agg.h"
+#include "flow_log.h"
 
 agg_def *
 agg_defs_find(const agg_core *c, const char *name)
@@ -44,6 +45,7 @@ defs_release(agg_core *c, agg_def *d)
         c->st.old_inserts += st.inserts;
     }
     agg_table_destroy(d->table);
+    agg_flowlog_def_destroy(d->log); /* its live flows go unlogged */
     sfa_flowdef_destroy(d->fd);
     json_decref(d->spec);
     free(d->name);
@@ -87,6 +89,8 @@ defs_build_one(agg_core *c, const char *name, json_t *spec, double now, agg_def 
     out->name = sfa_xstrdup(name);
     out->spec = json_incref(spec);
     out->table = agg_table_create(out->fd, (size_t)c->cfg->maxkeys, now);
+    if (c->flowlog && sfa_flowdef_log(out->fd))
+        out->log = agg_flowlog_def_create(c->flowlog, name, out->fd, (size_t)c->cfg->maxkeys);
     SFA_INFO("defs: flow %s %s", name, old ? "changed" : "added");
     return 0;
 }

@@ -6,7 +6,8 @@
  * in place (sfa_codec_each_dgram) and, for each flow or discard sample:
  * note which keys it carries (for /flowkeys), find its data source id, and
  * evaluate every definition on it (sfa_flowdef_eval), adding the matches
- * to the definition's table. The updates of one datagram are gathered
+ * to the definition's table (and, for log:true definitions, to their flow
+ * log, flow_log.c). The updates of one datagram are gathered
  * first (agg_batch) and applied together: gathering hashes each key and
  * prefetches its index slot, applying first prefetches every entry, so the
  * cache misses of a large table overlap instead of queueing one after the
@@ -28,6 +29,7 @@
 
 #include "agg.h"
 #include "counters.h"
+#include "flow_log.h"
 
 typedef struct ingest_ctx {
     agg_core *c;
@@ -110,6 +112,17 @@ ingest_flush(agg_batch *b)
     b->used = 0;
 }
 
+/* A match of a log:true definition also goes to its flow log. */
+static void
+ingest_log(agg_core *c, agg_def *def, uint32_t ds, const char *key, size_t keylen, double value,
+           double now)
+{
+    const agg_ds *src = agg_dsreg_get(c->dsreg, ds);
+
+    agg_flowlog_add(def->log, ds, src ? src->agent_txt : "", src ? src->ds_txt : "", key, keylen,
+                    value, now);
+}
+
 static void
 ingest_sample(ingest_ctx *x, const sfa_dgram *d, const sfa_sample *s)
 {
@@ -148,6 +161,8 @@ ingest_sample(ingest_ctx *x, const sfa_dgram *d, const sfa_sample *s)
         p->key_off = (uint32_t)b->used;
         p->keylen = (uint32_t)keylen;
         p->hash = agg_table_hash(def->table, ds, b->arena + b->used, keylen);
+        if (def->log)
+            ingest_log(c, def, ds, b->arena + b->used, keylen, p->vals[0], x->now);
         b->used += keylen;
         b->n++;
         c->st.flows_generated++;

@@ -174,8 +174,7 @@ rm_attr(const rm_ctx *x, const agg_ds *d, const char *attr, char *buf, size_t ca
         /* bsearch may land on any of an agent's host sources; try them all. */
         while (h && h > x->hosts && rm_addr_cmp(&h[-1].agent, &d->agent) == 0)
             h--;
-        for (; !got && h && h < x->hosts + x->nhosts && rm_addr_cmp(&h->agent, &d->agent) == 0;
-             h++)
+        for (; !got && h && h < x->hosts + x->nhosts && rm_addr_cmp(&h->agent, &d->agent) == 0; h++)
             got = agg_counters_value(x->c->counters, h->src, (unsigned)id, &v);
     }
     if (!got)
@@ -307,8 +306,7 @@ rm_each(rm_ctx *x, const sfa_metric_name *mn, rm_visit cb, void *arg)
 /* The value of mn at data source d (from either registry): 1 and *v,
  * whose text is copied into buf (cap bytes). */
 static int
-rm_lookup(rm_ctx *x, const agg_ds *d, const sfa_metric_name *mn, rm_val *v, char *buf,
-          size_t cap)
+rm_lookup(rm_ctx *x, const agg_ds *d, const sfa_metric_name *mn, rm_val *v, char *buf, size_t cap)
 {
     agg_def *def = agg_defs_find(x->c, mn->metric);
     uint32_t id;
@@ -576,9 +574,12 @@ rm_table_visit(rm_ctx *x, const rm_val *v0, void *arg)
     rm_table *t = arg;
     json_t *row = json_array();
 
-    json_array_append_new(row, rm_entry(x, &(rm_val){.d = v0->d, .is_text = v0->is_text,
-                                                     .num = v0->num, .text = v0->text,
-                                                     .age_ms = v0->age_ms},
+    json_array_append_new(row, rm_entry(x,
+                                        &(rm_val){.d = v0->d,
+                                                  .is_text = v0->is_text,
+                                                  .num = v0->num,
+                                                  .text = v0->text,
+                                                  .age_ms = v0->age_ms},
                                         t->cols[0].metric));
     for (size_t j = 1; j < t->ncols; j++) {
         char buf[600];
@@ -588,9 +589,12 @@ rm_table_visit(rm_ctx *x, const rm_val *v0, void *arg)
             json_decref(row);
             return;
         }
-        json_array_append_new(row, rm_entry(x, &(rm_val){.d = v.d ? v.d : v0->d,
-                                                         .is_text = v.is_text, .num = v.num,
-                                                         .text = v.text, .age_ms = v.age_ms},
+        json_array_append_new(row, rm_entry(x,
+                                            &(rm_val){.d = v.d ? v.d : v0->d,
+                                                      .is_text = v.is_text,
+                                                      .num = v.num,
+                                                      .text = v.text,
+                                                      .age_ms = v.age_ms},
                                             t->cols[j].metric));
     }
     json_array_append_new(t->rows, row);
@@ -678,8 +682,7 @@ rm_metric_agent(rm_ctx *x, const json_t *q, json_t *ans)
 /* ---- dispatch ---- */
 
 int
-agg_respond_metric_op(struct agg_core *c, const char *op, const json_t *q, double now,
-                      json_t *ans)
+agg_respond_metric_op(struct agg_core *c, const char *op, const json_t *q, double now, json_t *ans)
 {
     json_t *result;
     rm_ctx x;

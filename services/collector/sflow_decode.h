@@ -40,11 +40,11 @@ enum col_counter_fmt {
 
 /* Decoder counters, accumulated across calls (caller-owned, zero it once). */
 typedef struct col_decode_stats {
-    uint64_t datagrams;           /* payloads offered to the decoder */
+    uint64_t datagrams; /* payloads offered to the decoder */
     uint64_t bytes;
-    uint64_t decoded;             /* v5 datagrams decoded without any error */
-    uint64_t parse_errors;        /* v5 datagrams with any malformation (truncated, lying lengths) */
-    uint64_t not_sflow;           /* first words not an sFlow version/address type */
+    uint64_t decoded;      /* v5 datagrams decoded without any error */
+    uint64_t parse_errors; /* v5 datagrams with any malformation (truncated, lying lengths) */
+    uint64_t not_sflow;    /* first words not an sFlow version/address type */
     uint64_t unsupported_version; /* v2 / v4 datagrams */
     uint64_t over_capacity;       /* datagrams cut at an sfa_dgram capacity */
     uint64_t trailing_bytes;      /* datagrams with bytes after the last declared sample */
@@ -54,8 +54,8 @@ typedef struct col_decode_stats {
     uint64_t flow_records_unknown;
     uint64_t counter_records[COL_COUNTER__COUNT];
     uint64_t counter_records_unknown;
-    uint64_t records_malformed;   /* known records shorter than their fixed part, or lying */
-    uint64_t headers_truncated;   /* sampled headers cut inside a layer (normal, informative) */
+    uint64_t records_malformed; /* known records shorter than their fixed part, or lying */
+    uint64_t headers_truncated; /* sampled headers cut inside a layer (normal, informative) */
 } col_decode_stats;
 
 /* Decode one UDP payload (buf borrows; d's fields will borrow buf). The

@@ -1,7 +1,8 @@
 /* defs_pub.c - publish every definition to the aggregators on defs.v1.
  *
  * The whole set goes out in one message (proto/CONTROL.md, "Definitions"):
- * {"version", "flows", "groups", "maps", "members", "lanes"}, whenever it
+ * {"version", "flows", "groups", "maps", "thresholds", "members", "lanes"}
+ * (thresholds for the events service and the aggregators' metrics.v1), whenever it
  * changes and every second, so an aggregator that starts or restarts has
  * everything within a second without any client action. Nothing is
  * published until membership is known (the first hello round), so a
@@ -26,6 +27,7 @@
 #define DEFS_SNDBUF 16
 #define DEFS_BUF_MIN (64 * 1024)
 #define DEFS_BUF_MAX (64u << 20)
+#define DEFS_EXTRA_MORE 4 /* owners of hidden flows (Browse Flows, prometheus, ...) */
 
 struct gw_defs_pub {
     uv_timer_t timer;
@@ -38,16 +40,33 @@ struct gw_defs_pub {
     uint64_t published;
     uint8_t *buf;
     size_t cap;
+    struct {
+        json_t *(*fn)(void *arg);
+        void *arg;
+    } more[DEFS_EXTRA_MORE]; /* gw_defs_pub_add_extra */
 };
+
+/* The stored flows plus the extra (hidden) ones; returns new. */
+static json_t *
+defs_flows(const gw_defs_pub *p)
+{
+    json_t *flows = json_copy(gw_state_specs(p->state, GW_FLOWS));
+    json_t *extra;
+
+    for (int i = 0; i < DEFS_EXTRA_MORE; i++)
+        if (p->more[i].fn && (extra = p->more[i].fn(p->more[i].arg)) != NULL)
+            json_object_update_missing(flows, extra);
+    return flows;
+}
 
 static json_t *
 defs_body(const gw_defs_pub *p)
 {
-    return json_pack("{s:I, s:O, s:O, s:O, s:o, s:i}", "version",
-                     (json_int_t)gw_state_version(p->state), "flows",
-                     gw_state_specs(p->state, GW_FLOWS), "groups",
+    return json_pack("{s:I, s:o, s:O, s:O, s:O, s:o, s:i}", "version",
+                     (json_int_t)gw_state_version(p->state), "flows", defs_flows(p), "groups",
                      gw_state_specs(p->state, GW_GROUPS), "maps", gw_state_specs(p->state, GW_MAPS),
-                     "members", gw_members_live(p->members), "lanes", p->lanes);
+                     "thresholds", gw_state_specs(p->state, GW_THRESHOLDS), "members",
+                     gw_members_live(p->members), "lanes", p->lanes);
 }
 
 static void
@@ -105,6 +124,27 @@ gw_defs_pub_open(gw_defs_pub **out, uv_loop_t *loop, const char *url, gw_state *
     (void)uv_timer_start(&p->timer, defs_tick, DEFS_INTERVAL_MS, DEFS_INTERVAL_MS);
     *out = p;
     return 0;
+}
+
+void
+gw_defs_pub_add_extra(gw_defs_pub *p, json_t *(*extra)(void *arg), void *arg)
+{
+    for (int i = 0; i < DEFS_EXTRA_MORE; i++)
+        if (!p->more[i].fn) {
+            p->more[i].fn = extra;
+            p->more[i].arg = arg;
+            return;
+        }
+    SFA_SEVERE("defs: too many owners of hidden flows");
+    abort();
+}
+
+void
+gw_defs_pub_del_extra(gw_defs_pub *p, void *arg)
+{
+    for (int i = 0; i < DEFS_EXTRA_MORE; i++)
+        if (p->more[i].fn && p->more[i].arg == arg)
+            p->more[i].fn = NULL;
 }
 
 void

@@ -1,9 +1,10 @@
 /* gateway.c - assemble the gateway service on one libuv loop, and take it
  * apart again.
  *
- * Start order: definition store (refuse to start rather than lose stored
- * definitions), the HTTP listener with its route tables, then surveyor,
- * membership, defs publisher and collector control subscriber. Requests
+ * Start order: the long-poll logs, the definition store (refuse to start
+ * rather than lose stored definitions), the HTTP listener with its route
+ * tables, then surveyor, membership, defs publisher, the events.v1 and
+ * flowlog.v1 feeds and the collector control subscriber. Requests
  * are only served once the loop runs, after all of it exists. A
  * membership change raises the definitions version and republishes.
  *
@@ -61,12 +62,22 @@ gw_close_parts(gw_ctx *g)
         gw_http_shutdown(g->http); /* no-op when gw_stop did it already */
         gw_http_close(g->http);
     }
+    gw_browse_close(g->browse);
+    g->browse = NULL;
+    gw_promflows_close(g->promflows);
+    g->promflows = NULL;
     gw_members_close(g->members);
     g->members = NULL;
     gw_defs_pub_close(g->defs);
     g->defs = NULL;
     gw_collectors_close(g->cols);
     g->cols = NULL;
+    gw_feeds_close(g->feeds);
+    g->feeds = NULL;
+    gw_lp_destroy(g->events);
+    g->events = NULL;
+    gw_lp_destroy(g->flows);
+    g->flows = NULL;
     if (!uv_is_closing((uv_handle_t *)&g->sigint)) {
         uv_close((uv_handle_t *)&g->sigint, NULL);
         uv_close((uv_handle_t *)&g->sigterm, NULL);
@@ -116,6 +127,11 @@ gw_stop(gw_ctx *g)
         SFA_WARN("Stop: no watchdog thread");
     pthread_attr_destroy(&attr);
     g->stop_ms = sfa_clock_ms();
+    /* Parked long-polls answer now, so their connections can close. */
+    if (g->events)
+        gw_lp_release(g->events);
+    if (g->flows)
+        gw_lp_release(g->flows);
     if (g->http)
         gw_http_shutdown(g->http);
     if (g->members)
@@ -139,6 +155,12 @@ gw_start_bus(gw_ctx *g)
     if ((rc = gw_defs_pub_open(&g->defs, g->loop, cfg->bus_defs, g->state, g->members,
                                (int)cfg->bus_lanes, GW_SRC)) != 0)
         return rc;
+    if ((rc = gw_feeds_open(&g->feeds, g)) != 0)
+        return rc;
+    if ((rc = gw_browse_open(&g->browse, g)) != 0)
+        return rc;
+    if ((rc = gw_promflows_open(&g->promflows, g)) != 0)
+        return rc;
     return gw_collectors_open(&g->cols, g->loop, cfg->bus_control);
 }
 
@@ -156,9 +178,17 @@ gw_start_http(gw_ctx *g)
 
     if ((rc = gw_http_open(&g->http, g->loop, &opts)) != 0)
         return rc;
+    /* Browse Flows' native routes first: they win over any generic
+     * /app/{app}/scripts/... route a later table adds. */
+    gw_http_add_routes(g->http, gw_browse_routes, g);
     gw_http_add_routes(g->http, gw_flow_routes, g);
     gw_http_add_routes(g->http, gw_query_routes, g);
     gw_http_add_routes(g->http, gw_health_routes, g);
+    gw_http_add_routes(g->http, gw_event_routes, g);
+    gw_http_add_routes(g->http, gw_metric_routes, g);
+    gw_http_add_routes(g->http, gw_prometheus_routes, g);
+    gw_http_add_routes(g->http, gw_www_routes, g); /* the web pages */
+    gw_www_announce(g->cfg);
     return 0;
 }
 
@@ -177,6 +207,8 @@ gw_start(gw_ctx *g, uv_loop_t *loop, const gw_config *cfg)
     (void)uv_signal_init(loop, &g->sigint);
     (void)uv_signal_init(loop, &g->sigterm);
     g->sigint.data = g->sigterm.data = g;
+    g->events = gw_lp_create(loop, (size_t)cfg->events_max, "eventID", "thresholdID");
+    g->flows = gw_lp_create(loop, (size_t)cfg->flows_max, "flowID", "name");
     /* The HTTP port is bound before the bus sockets, so a second gateway
      * started by mistake fails on the port without touching the first
      * one's bus; no request runs before gw_start returns to the loop. */

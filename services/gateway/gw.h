@@ -35,6 +35,22 @@ typedef struct gw_config {
     char *bus_control;     /* comma list of collector control URLs (dialled) */
     long bus_lanes;        /* sample lanes of the collectors (published in defs.v1) */
     long query_timeout_ms; /* deadline of one scatter/gather query */
+    char *bus_events;      /* the events service's events.v1 publisher (dialled) */
+    char *bus_flowlog;     /* flowlog.v1 subscriber URL (listens; aggregators dial) */
+    long events_max;       /* events kept for /events/json */
+    long flows_max;        /* logged flow records kept for /flows/json */
+    char *html_dir;        /* http.html.dir: the web pages (route_www.c) */
+    char *html_redirect;   /* http.html.redirect: where / sends browsers */
+
+    /* Browse Flows (route_browse.c), sFlow-RT's browse-flows.* properties */
+    long browse_max_flows;   /* maxFlows: top flows per chart */
+    double browse_min_value; /* minValue */
+    char *browse_agg_mode;   /* aggMode: max or sum */
+    char *browse_agents;     /* agents: ALL or a list */
+    double browse_t;         /* t: smoothing of the hidden flows, s */
+
+    char *prometheus_prefix; /* prometheus.metric.prefix (sflow_) */
+    int prometheus_type;     /* prometheus.type: "# TYPE x gauge" lines */
     char *log_level;
     int log_level_num;
 } gw_config;
@@ -157,11 +173,25 @@ const char *gw_req_param(const gw_req *r, const char *name);
 SFA_MUST_CHECK int gw_req_query(const gw_req *r, const char *key, int idx, char *out, size_t cap);
 /* The request body (may be empty). Borrows r. */
 const char *gw_req_body(const gw_req *r, size_t *len);
+/* The raw query string without '?' (len bytes, may be 0). Borrows r. */
+const char *gw_req_query_string(const gw_req *r, size_t *len);
 
 /* Answers. Each ends the handler's work on r. */
 void gw_reply_json(gw_req *r, int status, json_t *body);     /* takes body */
 void gw_reply_text(gw_req *r, int status, const char *text); /* text/plain */
 void gw_reply_empty(gw_req *r, int status);                  /* e.g. 204 */
+#define GW_CTYPE_HTML "text/html; charset=utf-8"
+/* Any body (copied) with content type ctype (borrowed). An error status
+ * with GW_CTYPE_HTML passes the JSON error rewrite (HTML error pages). */
+void gw_reply_body(gw_req *r, int status, const char *ctype, const char *body, size_t len);
+/* A redirect (302) to url (borrowed, may be relative). */
+void gw_reply_redirect(gw_req *r, int status, const char *url);
+/* Send the regular file at path (borrowed) as ctype (a static string):
+ * ETag / If-None-Match (304), HEAD and ranges as h2o does them. 0, or -1
+ * when the file cannot be opened (nothing sent: answer r otherwise). */
+int gw_reply_file(gw_req *r, const char *path, const char *ctype);
+/* The raw request path without the query string (len bytes). Borrows r. */
+const char *gw_req_path(const gw_req *r, size_t *len);
 /* {"error": status, "message": text} */
 void gw_reply_error(gw_req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -171,13 +201,25 @@ void gw_reply_error(gw_req *r, int status, const char *fmt, ...)
  * if the client is still there. */
 gw_hold *gw_req_hold(gw_req *r);
 int gw_hold_alive(const gw_hold *h);
+/* Has the client of an unanswered h closed its connection (end of input
+ * or an error on it)? h2o only notices when it writes, so an owner that
+ * holds requests for long calls this now and then and answers the gone
+ * ones (the answer is dropped; the connection and request are freed). A
+ * client that half-closes after its request counts as gone. */
+int gw_hold_client_gone(const gw_hold *h);
+/* Call gone(arg) (both borrowed) if the client goes away before h is
+ * answered: h2o disposes the request. The callback runs inside h2o's
+ * disposal; it may answer h (the answer is then dropped) but must not
+ * touch the request otherwise. One callback per hold; NULL clears it. */
+void gw_hold_on_gone(gw_hold *h, void (*gone)(void *arg), void *arg);
 void gw_hold_reply_json(gw_hold *h, int status, json_t *body); /* takes body */
+void gw_hold_reply_text(gw_hold *h, int status, const char *text); /* text/plain, copied */
 void gw_hold_reply_error(gw_hold *h, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- definition store (state.c) ---- */
 
-enum gw_kind { GW_FLOWS = 0, GW_GROUPS, GW_MAPS, GW_KINDS };
+enum gw_kind { GW_FLOWS = 0, GW_GROUPS, GW_MAPS, GW_THRESHOLDS, GW_KINDS };
 
 /* Validate spec (borrowed) of kind; on success *view is new: the form GET
  * returns (defaults filled in). SFA_EFORMAT with a message in err otherwise. */
@@ -254,11 +296,59 @@ json_t *gw_merge_flowkeys(json_t *const *results, size_t n);
  * received, may be NULL) is added to firstSeen/lastSeen. Returns new. */
 json_t *gw_merge_agents(json_t *const *tables, const uint64_t *age_ms, size_t n);
 
+/* ---- long-poll record logs (longpoll.c): /events/json, /flows/json ---- */
+
+typedef struct gw_lp gw_lp;
+
+typedef struct gw_lp_stats {
+    uint64_t records;  /* held now */
+    uint64_t added;    /* records taken */
+    uint64_t ignored;  /* records refused: id already held, older than the ring, or malformed */
+    uint64_t waiting;  /* requests parked now */
+    uint64_t woken;    /* parked requests answered because records arrived */
+    uint64_t expired;  /* parked requests answered [] at their timeout */
+    uint64_t gone;     /* parked requests whose client went away */
+    uint64_t wake_n;   /* requests answered by the last notify that answered any */
+    uint64_t wake_us;  /* ... and how long that took (building and sending every answer) */
+} gw_lp_stats;
+
+#define GW_LP_TIMEOUT_MAX_MS (3600u * 1000u) /* longer timeouts are shortened to this */
+
+/* A log of the last max records, kept in id order: JSON objects with an
+ * integer member id_key and a string member name_key (the filter), both
+ * names borrowed (static strings). Returns new. */
+gw_lp *gw_lp_create(uv_loop_t *loop, size_t max, const char *id_key, const char *name_key);
+/* Take rec. Returns 1 if held, 0 if refused (dropped): no integer id,
+ * an id already held, or older than every record of a full log. Parked
+ * requests are only answered by gw_lp_notify, so a batch goes out whole. */
+int gw_lp_add(gw_lp *lp, json_t *rec);
+/* Answer every parked request for which a newer matching record exists. */
+void gw_lp_notify(gw_lp *lp);
+/* The newest id held, or -1 when empty. */
+int64_t gw_lp_last_id(const gw_lp *lp);
+/* Records with id > after (and name_key equal to name unless NULL),
+ * newest first, at most max. Returns a new array sharing the records. */
+json_t *gw_lp_query(const gw_lp *lp, int64_t after, size_t max, const char *name);
+/* Answer r at once if a matching record newer than after exists or
+ * timeout_ms is 0 (GW_DONE); else park it (GW_PENDING) until one arrives
+ * (answered with them) or timeout_ms passes (answered []). Parking holds
+ * no thread: a timer and the held request. name is copied. */
+int gw_lp_serve(gw_lp *lp, gw_req *r, int64_t after, size_t max, const char *name,
+                uint64_t timeout_ms);
+/* Answer every parked request now with what matches (usually []); used
+ * when the gateway stops. */
+void gw_lp_release(gw_lp *lp);
+void gw_lp_get_stats(const gw_lp *lp, gw_lp_stats *st);
+/* Release parked requests, free the records; the struct itself is freed
+ * once the waiters' timers have closed. NULL is a no-op. */
+void gw_lp_destroy(gw_lp *lp);
+
 /* ---- the service (gateway.c) and what routes share ---- */
 
 typedef struct gw_members gw_members;
 typedef struct gw_defs_pub gw_defs_pub;
 typedef struct gw_collectors gw_collectors;
+typedef struct gw_feeds gw_feeds;
 typedef struct gw_ctx gw_ctx;
 
 typedef struct gw_query_stats {
@@ -279,6 +369,11 @@ struct gw_ctx {
     gw_members *members;
     gw_defs_pub *defs;
     gw_collectors *cols;
+    gw_lp *events; /* /events/json (feeds.c fills it) */
+    gw_lp *flows;  /* /flows/json */
+    gw_feeds *feeds;
+    struct gw_browse *browse; /* Browse Flows' hidden flows (route_browse.c) */
+    struct gw_promflows *promflows; /* the prometheus app's hidden flows (promflows.c) */
     uint64_t start_ms; /* monotonic */
     uint64_t start_wall_ms;
     gw_query_stats qst;
@@ -305,6 +400,24 @@ void gw_finish(gw_ctx *g);
 extern const gw_route gw_flow_routes[];   /* route_flows.c */
 extern const gw_route gw_query_routes[];  /* route_query.c */
 extern const gw_route gw_health_routes[]; /* route_health.c */
+extern const gw_route gw_event_routes[];  /* route_events.c */
+extern const gw_route gw_browse_routes[]; /* route_browse.c */
+extern const gw_route gw_www_routes[];    /* route_www.c */
+extern const gw_route gw_metric_routes[];     /* route_metrics.c */
+extern const gw_route gw_prometheus_routes[]; /* route_prometheus.c */
+
+/* Validate a threshold spec (route_events.c): metric a non-empty name,
+ * value a finite number, byFlow a boolean, timeout seconds from 0, filter
+ * {agent|dataSource|ifindex: [strings or integers]}. *view is new: the
+ * spec with byFlow and timeout filled in. SFA_EFORMAT with err otherwise.
+ * (Whether the metric exists is checked by the PUT route, not here, so
+ * stored thresholds survive their flow's removal.) */
+int gw_threshold_check(const json_t *spec, json_t **view, char *err, size_t errcap);
+/* Is name a counter metric the aggregators compute (route_events.c)? */
+int gw_counter_metric_known(const char *name);
+/* Counters of the two logs and their feeds, for /sfa/v1/stats:
+ * {"events": {...}, "flows": {...}} (returns new). */
+json_t *gw_events_stats_json(const gw_ctx *g);
 
 /* The gw_check_fn of the real gateway (route_flows.c): flowdef, groups
  * and maps validation from common. */
@@ -314,6 +427,29 @@ int gw_defs_check(int kind, const json_t *spec, json_t **view, char *err, size_t
  * or ';'). *out is new: the string "ALL" or an array of canonical address
  * strings. 0, or SFA_EFORMAT with the offending token in err. */
 SFA_MUST_CHECK int gw_agents_parse(const char *sel, json_t **out, char *err, size_t errcap);
+
+/* ---- events.v1 and flowlog.v1 into the logs (feeds.c) ---- */
+
+typedef struct gw_feeds_stats {
+    uint64_t events_msgs;  /* events.v1 messages received */
+    uint64_t events_bad;   /* ... that were not an event object */
+    uint64_t events_gaps;  /* events.v1 messages lost (sequence gaps) */
+    uint64_t refills;      /* "events" surveys that refilled the log */
+    uint64_t flowlog_msgs; /* flowlog.v1 messages received */
+    uint64_t flowlog_bad;  /* ... or records in them that were malformed */
+    uint64_t flowlog_gaps;
+} gw_feeds_stats;
+
+/* Dial the events service's bus.events (subscribing to events.v1) and
+ * listen on bus.flowlog (flowlog.v1); records go into g->events and
+ * g->flows. The events log is refilled from the events service with the
+ * survey {"op":"events"} at start, whenever the subscription (re)connects
+ * or loses messages, and when a hello shows newer events than held.
+ * 0 or SFA_EBUS. */
+SFA_MUST_CHECK int gw_feeds_open(gw_feeds **out, gw_ctx *g);
+void gw_feeds_get_stats(const gw_feeds *f, gw_feeds_stats *st);
+/* Close the sockets and the timer (a refill in flight is let go). */
+void gw_feeds_close(gw_feeds *f);
 
 /* ---- membership (members.c) ---- */
 
@@ -331,6 +467,9 @@ int gw_members_ready(const gw_members *m);
  * role (the events service) are never members. */
 json_t *gw_members_live(const gw_members *m);
 size_t gw_members_count(const gw_members *m);
+/* The largest "lastEventID" an events service announced in the last
+ * hello round, or -1 when none answered. */
+int64_t gw_members_last_event_id(const gw_members *m);
 /* {id: {"role":s, "live":bool, "defsVersion":n, "buckets":n, "lastSeenMs":n,
  * "stats":{...}}} for every respondent heard recently (returns new). */
 json_t *gw_members_json(const gw_members *m);
@@ -360,5 +499,46 @@ json_t *gw_collectors_stats(const gw_collectors *c);
 uint64_t gw_collectors_sum(const gw_collectors *c, const char *name);
 size_t gw_collectors_count(const gw_collectors *c);
 uint64_t gw_collectors_gaps(const gw_collectors *c); /* control messages missed */
+
+/* ---- the web pages (route_www.c) and Browse Flows (route_browse.c) ---- */
+
+/* The default of http.html.dir: the build tree's staged pages when they
+ * exist (services/gateway/www in the build dir), else the installed ones
+ * (<datadir>/sfa/www). Returns a static string. */
+const char *gw_www_default_dir(void);
+/* Log where pages come from; warn when the directory has no index. */
+void gw_www_announce(const gw_config *cfg);
+
+typedef struct gw_browse gw_browse;
+/* Start Browse Flows' bookkeeping (a 1 s timer) for g (borrowed; needs
+ * g->sv, g->state and g->defs). 0, or SFA_ECONFIG after logging a bad
+ * browse-flows.* property. */
+SFA_MUST_CHECK int gw_browse_open(gw_browse **out, gw_ctx *g);
+/* Drop every hidden flow and stop the timer; NULL is a no-op. */
+void gw_browse_close(gw_browse *b);
+/* The hidden flow definitions, {name: spec} (borrowed; NULL when none),
+ * published in defs.v1 beside the stored flows. */
+json_t *gw_browse_flows(void *browse);
+
+/* defs_pub.c: publish extra(arg)'s flows (borrowed object, may be NULL)
+ * with the stored ones; a stored flow of the same name wins. Up to 4
+ * owners of hidden flows; del_extra removes the one registered with arg. */
+void gw_defs_pub_add_extra(gw_defs_pub *p, json_t *(*extra)(void *arg), void *arg);
+void gw_defs_pub_del_extra(gw_defs_pub *p, void *arg);
+
+/* ---- counter metrics and Prometheus (route_metrics.c, route_prometheus.c,
+ * promflows.c; helpers in metricq.h) ---- */
+
+typedef struct gw_promflows gw_promflows;
+/* The prometheus app's hidden flow definitions (needs g->state and
+ * g->defs): a sweep timer removes those not scraped for 300 s. 0. */
+SFA_MUST_CHECK int gw_promflows_open(gw_promflows **out, gw_ctx *g);
+/* Forget every hidden flow and close the timer; NULL is a no-op. */
+void gw_promflows_close(gw_promflows *p);
+
+/* route_health.c: the bodies of /analyzer/json and /sfa/v1/stats
+ * (returns new). */
+json_t *gw_analyzer_json(gw_ctx *g);
+json_t *gw_sfa_stats_json(gw_ctx *g);
 
 #endif

@@ -42,6 +42,35 @@ const sfa_cfg_opt gw_config_table[] = {
            "sample lanes of the collectors (announced in defs.v1)"),
     GW_OPT("gateway.query.timeout", SFA_CFG_INT, "1000", query_timeout_ms, 10, 60000,
            "deadline of one scatter/gather query, ms"),
+    GW_OPT("bus.events", SFA_CFG_STR, NULL, bus_events, 0, 0,
+           "the events service's events.v1 publisher to dial "
+           "(default ipc:///tmp/sfa-<uid>/events)"),
+    GW_OPT("bus.flowlog", SFA_CFG_STR, NULL, bus_flowlog, 0, 0,
+           "flowlog.v1 subscriber URL; listens, aggregators dial it "
+           "(default ipc:///tmp/sfa-<uid>/flowlog)"),
+    GW_OPT("events.max", SFA_CFG_INT, "1000", events_max, 1, 1000000,
+           "events kept for /events/json (sFlow-RT's events.max)"),
+    GW_OPT("flows.max", SFA_CFG_INT, "1000", flows_max, 1, 1000000,
+           "logged flow records kept for /flows/json (sFlow-RT's flows.max)"),
+    GW_OPT("http.html.dir", SFA_CFG_STR, NULL, html_dir, 0, 0,
+           "directory of the web pages (default: the build's staged pages, else "
+           "<datadir>/sfa/www)"),
+    GW_OPT("http.html.redirect", SFA_CFG_STR, "./html/index.html", html_redirect, 0, 0,
+           "where / redirects browsers"),
+    GW_OPT("browse-flows.maxFlows", SFA_CFG_INT, "10", browse_max_flows, 1, 100,
+           "Browse Flows: top flows per chart"),
+    GW_OPT("browse-flows.minValue", SFA_CFG_DOUBLE, "0.01", browse_min_value, 0, 1e300,
+           "Browse Flows: smallest value charted"),
+    GW_OPT("browse-flows.aggMode", SFA_CFG_STR, "max", browse_agg_mode, 0, 0,
+           "Browse Flows: max or sum over agents"),
+    GW_OPT("browse-flows.agents", SFA_CFG_STR, "ALL", browse_agents, 0, 0,
+           "Browse Flows: ALL or a list of agent addresses"),
+    GW_OPT("browse-flows.t", SFA_CFG_DOUBLE, "2", browse_t, 0.1, 600,
+           "Browse Flows: smoothing time constant of its flows, s"),
+    GW_OPT("prometheus.metric.prefix", SFA_CFG_STR, "sflow_", prometheus_prefix, 0, 0,
+           "prefix of the series names of /prometheus/metrics (sFlow-RT's)"),
+    GW_OPT("prometheus.type", SFA_CFG_BOOL, "no", prometheus_type, 0, 1,
+           "add '# TYPE <name> gauge' lines to the Prometheus text"),
     GW_OPT("log.level", SFA_CFG_STR, "INFO", log_level, 0, 0,
            "log threshold: SEVERE, WARNING, INFO or FINE"),
     SFA_CFG_END,
@@ -71,6 +100,10 @@ gw_config_resolve(gw_config *cfg)
     gw_config_default_str(&cfg->bus_query, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/control", uid);
     gw_config_default_str(&cfg->bus_control, buf);
+    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/events", uid);
+    gw_config_default_str(&cfg->bus_events, buf);
+    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/flowlog", uid);
+    gw_config_default_str(&cfg->bus_flowlog, buf);
     /* systemd may pass several directories separated by ':'; use the first. */
     if (sd && sd[0]) {
         snprintf(buf, sizeof buf, "%.*s", (int)strcspn(sd, ":"), sd);
@@ -80,6 +113,7 @@ gw_config_resolve(gw_config *cfg)
     }
     if (!cfg->http_hostname)
         cfg->http_hostname = sfa_xstrdup("");
+    gw_config_default_str(&cfg->html_dir, gw_www_default_dir());
 }
 
 int

@@ -27,18 +27,20 @@
 #define H2O_USE_LIBUV 1
 #include <h2o.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <sfa/log.h>
 #include <sfa/mem.h>
 
 #include "gw.h"
 
-#define HTTP_MAX_TABLES 8
+#define HTTP_MAX_TABLES 16
 #define HTTP_BACKLOG 1024
 /* Bodies up to this size are read in full and refused with our own 413
  * (body_max), so ordinary clients, which send the whole body before
@@ -101,6 +103,8 @@ struct gw_hold {
     gw_req *r; /* NULL once h2o disposed the request */
     gw_http *h;
     int refs; /* the pool hook and the owner */
+    void (*gone)(void *arg); /* gw_hold_on_gone */
+    void *gone_arg;
 };
 
 /* ---- response helpers ---- */
@@ -113,6 +117,8 @@ http_reason(int status)
         return "OK";
     case 204:
         return "No Content";
+    case 302:
+        return "Found";
     case 400:
         return "Bad Request";
     case 403:
@@ -215,8 +221,12 @@ static void
 http_hold_dispose(void *p)
 {
     gw_hold *hd = *(gw_hold **)p;
+    void (*gone)(void *arg) = hd->gone;
 
     hd->r = NULL;
+    hd->gone = NULL;
+    if (gone && hd->refs == 2)
+        gone(hd->gone_arg); /* the owner has not answered yet: tell it */
     http_hold_unref(hd);
 }
 
@@ -234,15 +244,44 @@ gw_req_hold(gw_req *r)
     return hd;
 }
 
+void
+gw_hold_on_gone(gw_hold *hd, void (*gone)(void *arg), void *arg)
+{
+    hd->gone = gone;
+    hd->gone_arg = arg;
+}
+
 int
 gw_hold_alive(const gw_hold *hd)
 {
     return hd->r != NULL;
 }
 
+int
+gw_hold_client_gone(const gw_hold *hd)
+{
+    h2o_conn_t *conn;
+    h2o_socket_t *sock;
+    char c;
+    ssize_t n;
+    int fd;
+
+    if (!hd->r)
+        return 1;
+    conn = hd->r->req->conn;
+    if (!conn || !conn->callbacks->get_socket || !(sock = conn->callbacks->get_socket(conn)) ||
+        (fd = h2o_socket_get_fd(sock)) < 0)
+        return 0;
+    /* h2o does not read a connection while its request is being answered,
+     * so it cannot see the client leave; peek instead. */
+    n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 void
 gw_hold_reply_json(gw_hold *hd, int status, json_t *body)
 {
+    hd->gone = NULL;
     hd->h->st.pending--;
     if (hd->r) {
         gw_reply_json(hd->r, status, body);
@@ -250,6 +289,18 @@ gw_hold_reply_json(gw_hold *hd, int status, json_t *body)
         hd->h->st.abandoned++;
         json_decref(body);
     }
+    http_hold_unref(hd);
+}
+
+void
+gw_hold_reply_text(gw_hold *hd, int status, const char *text)
+{
+    hd->gone = NULL;
+    hd->h->st.pending--;
+    if (hd->r)
+        gw_reply_text(hd->r, status, text);
+    else
+        hd->h->st.abandoned++;
     http_hold_unref(hd);
 }
 
@@ -290,6 +341,13 @@ gw_req_body(const gw_req *r, size_t *len)
 {
     *len = r->req->entity.base ? r->req->entity.len : 0;
     return r->req->entity.base ? r->req->entity.base : "";
+}
+
+const char *
+gw_req_query_string(const gw_req *r, size_t *len)
+{
+    *len = r->qslen;
+    return r->qs;
 }
 
 /* ---- routing ---- */
@@ -425,9 +483,13 @@ http_filter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
     int n;
 
     (void)self;
-    if (req->res.status < 400 || (ct >= 0 && h2o_memis(req->res.headers.entries[ct].value.base,
-                                                       req->res.headers.entries[ct].value.len,
-                                                       H2O_STRLIT("application/json")))) {
+    /* Our own JSON errors and the HTML error pages of route_www.c pass. */
+    if (req->res.status < 400 ||
+        (ct >= 0 &&
+         (h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
+                    H2O_STRLIT("application/json")) ||
+          h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
+                    H2O_STRLIT(GW_CTYPE_HTML))))) {
         h2o_setup_next_ostream(req, slot);
         return;
     }
@@ -694,4 +756,70 @@ gw_http_free(gw_http *h)
         return; /* still in use by open connections: leave it to process exit */
     h2o_config_dispose(&h->config);
     free(h);
+}
+
+/* ---- static files and redirects (route_www.c) ---- */
+
+void
+gw_reply_body(gw_req *r, int status, const char *ctype, const char *body, size_t len)
+{
+    http_send(r, status, ctype, body, len);
+}
+
+void
+gw_reply_redirect(gw_req *r, int status, const char *url)
+{
+    h2o_send_redirect(r->req, status, http_reason(status), url, strlen(url));
+}
+
+/* h2o_file_send sends an ETag ("mtime-size" in hex, as below) but does not
+ * honour If-None-Match itself: answer 304 here when it matches. */
+static int
+http_not_modified(gw_req *r, const char *path)
+{
+    h2o_req_t *req = r->req;
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
+    struct stat st;
+    char etag[64];
+    int n;
+
+    if (i < 0 || stat(path, &st) != 0)
+        return 0;
+    n = snprintf(etag, sizeof etag, "\"%08x-%zx\"", (unsigned)st.st_mtime, (size_t)st.st_size);
+    if (!h2o_memis(req->headers.entries[i].value.base, req->headers.entries[i].value.len, etag,
+                   (size_t)n))
+        return 0;
+    req->res.status = 304;
+    req->res.reason = "Not Modified";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL,
+                   h2o_strdup(&req->pool, etag, (size_t)n).base, (size_t)n);
+    h2o_send_inline(req, "", 0);
+    return 1;
+}
+
+int
+gw_reply_file(gw_req *r, const char *path, const char *ctype)
+{
+    h2o_req_t *req = r->req;
+
+    /* Pages change with an upgrade: revalidate every time (the ETag makes
+     * that a 304), and never let a browser guess another type. */
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-cache"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0,
+                          NULL, H2O_STRLIT("nosniff"));
+    if (http_not_modified(r, path))
+        return 0;
+    /* On failure nothing was sent; the headers above suit the 404 too. */
+    return h2o_file_send(req, 200, "OK", path, h2o_iovec_init(ctype, strlen(ctype)), 0) == 0 ? 0
+                                                                                             : -1;
+}
+
+const char *
+gw_req_path(const gw_req *r, size_t *len)
+{
+    const h2o_req_t *req = r->req;
+
+    *len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    return req->path.base;
 }

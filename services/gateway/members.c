@@ -231,6 +231,24 @@ gw_members_count(const gw_members *m)
     return json_array_size(m->live);
 }
 
+int64_t
+gw_members_last_event_id(const gw_members *m)
+{
+    int64_t best = -1;
+    const char *id;
+    json_t *rec;
+
+    json_object_foreach(m->table, id, rec)
+    {
+        uint64_t r = (uint64_t)json_integer_value(json_object_get(rec, "round"));
+        json_t *v = json_object_get(json_object_get(rec, "hello"), "lastEventID");
+
+        if (r >= m->round && json_is_integer(v) && json_integer_value(v) > best)
+            best = json_integer_value(v);
+    }
+    return best;
+}
+
 json_t *
 gw_members_json(const gw_members *m)
 {

@@ -23,7 +23,7 @@
 
 #include "gw.h"
 
-static const char *const route_kind_word[GW_KINDS] = {"flow", "group", "map"};
+static const char *const route_kind_word[GW_KINDS] = {"flow", "group", "map", "threshold"};
 
 int
 gw_defs_check(int kind, const json_t *spec, json_t **view, char *err, size_t errcap)
@@ -36,6 +36,8 @@ gw_defs_check(int kind, const json_t *spec, json_t **view, char *err, size_t err
         return SFA_EFORMAT;
     }
     switch (kind) {
+    case GW_THRESHOLDS:
+        return gw_threshold_check(spec, view, err, errcap);
     case GW_FLOWS:
         if ((rc = sfa_flowdef_compile(spec, &fd, err, errcap)) != 0)
             return SFA_EFORMAT;

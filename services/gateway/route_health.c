@@ -131,10 +131,9 @@ health_process_fields(json_t *o, gw_ctx *g)
     json_object_set_new(o, "cpuLoadProcess", json_real(load > 1 ? 1 : load));
 }
 
-static int
-route_analyzer(gw_req *r, void *arg)
+json_t *
+gw_analyzer_json(gw_ctx *g)
 {
-    gw_ctx *g = arg;
     json_t *o = json_object(), *agents = gw_collectors_agents(g->cols);
     json_t *members = gw_members_json(g->members);
     const gw_collectors *c = g->cols;
@@ -180,7 +179,13 @@ route_analyzer(gw_req *r, void *arg)
     health_set_u(o, "sfaDefsVersion", gw_state_version(g->state));
     json_decref(agents);
     json_decref(members);
-    gw_reply_json(r, 200, o);
+    return o;
+}
+
+static int
+route_analyzer(gw_req *r, void *arg)
+{
+    gw_reply_json(r, 200, gw_analyzer_json(arg));
     return GW_DONE;
 }
 
@@ -276,15 +281,15 @@ health_gateway_counters(gw_ctx *g)
         (json_int_t)g->mst.bad_entries);
 }
 
-static int
-route_sfa_stats(gw_req *r, void *arg)
+json_t *
+gw_sfa_stats_json(gw_ctx *g)
 {
-    gw_ctx *g = arg;
     json_t *out = json_object(), *cols = gw_collectors_stats(g->cols);
     json_t *aggs = gw_members_json(g->members), *rec;
     const char *id;
 
     json_object_set_new(out, "gateway", health_gateway_counters(g));
+    json_object_update_new(json_object_get(out, "gateway"), gw_events_stats_json(g));
     json_object_foreach(cols, id, rec)
     {
         json_t *o =
@@ -308,7 +313,13 @@ route_sfa_stats(gw_req *r, void *arg)
     }
     json_decref(cols);
     json_decref(aggs);
-    gw_reply_json(r, 200, out);
+    return out;
+}
+
+static int
+route_sfa_stats(gw_req *r, void *arg)
+{
+    gw_reply_json(r, 200, gw_sfa_stats_json(arg));
     return GW_DONE;
 }
 

@@ -1,4 +1,5 @@
-/* state.c - the durable definition store: flows, groups and maps.
+/* state.c - the durable definition store: flows, groups, maps and
+ * thresholds.
  *
  * In memory each kind is two jansson objects keyed by name: the spec as the
  * client PUT it (what is persisted and published in defs.v1) and the view
@@ -6,7 +7,9 @@
  * that also validates. A version counter rises on every change.
  *
  * On disk it is one file, <sfa.state>/definitions.json:
- *   {"version": n, "flows": {...}, "groups": {...}, "maps": {...}}
+ *   {"version": n, "flows": {...}, "groups": {...}, "maps": {...},
+ *    "thresholds": {...}}
+ * (a file without one of the kinds loads with that kind empty)
  * rewritten on every change by writing a temporary file in the same
  * directory, fsync, rename over the old one, fsync the directory - so a
  * crash leaves either the old or the new file, never a torn one. A change
@@ -31,7 +34,7 @@
 #define STATE_FILE "definitions.json"
 #define STATE_TMP ".definitions.json.tmp"
 
-static const char *const state_kind_names[GW_KINDS] = {"flows", "groups", "maps"};
+static const char *const state_kind_names[GW_KINDS] = {"flows", "groups", "maps", "thresholds"};
 
 struct gw_state {
     char *dir, *path, *tmp;
@@ -212,9 +215,10 @@ gw_state_open(gw_state **out, const char *dir, gw_check_fn check)
         gw_state_close(s);
         return rc;
     }
-    SFA_INFO("state: %s: %zu flows, %zu groups, %zu maps, version %llu", s->path,
+    SFA_INFO("state: %s: %zu flows, %zu groups, %zu maps, %zu thresholds, version %llu", s->path,
              json_object_size(s->specs[GW_FLOWS]), json_object_size(s->specs[GW_GROUPS]),
-             json_object_size(s->specs[GW_MAPS]), (unsigned long long)s->version);
+             json_object_size(s->specs[GW_MAPS]), json_object_size(s->specs[GW_THRESHOLDS]),
+             (unsigned long long)s->version);
     *out = s;
     return 0;
 }

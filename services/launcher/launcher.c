@@ -39,6 +39,11 @@ const sfa_cfg_opt lch_config_opts[] = {
      "sfa-aggregator instances to run (each reads a share of the agents)"},
     {"sfa.events", SFA_CFG_BOOL, "yes", offsetof(lch_config, events), 0, 1,
      "run sfa-events, which evaluates thresholds and keeps the event log"},
+    {"sfa.gateway", SFA_CFG_BOOL, "yes", offsetof(lch_config, gateway), 0, 1,
+     "run sfa-gateway, the REST API on http.port"},
+    {"sfa.state", SFA_CFG_STR, NULL, offsetof(lch_config, state), 0, 0,
+     "durable state of the gateway and sfa-events (definitions, thresholds, event ids); "
+     "empty: <rundir>/state, removed with a runtime directory the launcher created"},
     SFA_CFG_END,
 };
 
@@ -73,7 +78,28 @@ launcher_rundir(lch_launcher *l)
     return 0;
 }
 
-/* Remove the sockets in the runtime dir, and the dir if it is ours. */
+/* Remove the regular files of dir (not recursive), then dir itself. */
+static void
+launcher_dir_remove_files(const char *dir)
+{
+    char path[2 * PATH_MAX + 256];
+    struct dirent *de;
+    struct stat st;
+    DIR *d = opendir(dir);
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+            (void)unlink(path);
+    }
+    closedir(d);
+    (void)rmdir(dir);
+}
+
+/* Remove the sockets in the runtime dir, and the dir if it is ours (with
+ * the default state directory inside it: sfa.state was not given). */
 static void
 launcher_rundir_remove(lch_launcher *l)
 {
@@ -90,6 +116,10 @@ launcher_rundir_remove(lch_launcher *l)
             (void)unlink(path);
     }
     closedir(d);
+    if (l->rundir_owned && !(l->cfg->state && l->cfg->state[0])) {
+        snprintf(path, sizeof path, "%s/state", l->rundir);
+        launcher_dir_remove_files(path);
+    }
     if (l->rundir_owned && rmdir(l->rundir) != 0)
         SFA_WARN("cannot remove runtime directory %s: %s", l->rundir, strerror(errno));
 }

@@ -30,6 +30,8 @@ typedef struct lch_config {
     char *log_level; /* log.level */
     long aggregators; /* sfa.aggregators: sfa-aggregator instances to run */
     int events;       /* sfa.events: run sfa-events (0 or 1) */
+    char *state;      /* sfa.state: "" means <rundir>/state (see services.c) */
+    int gateway;      /* sfa.gateway: run sfa-gateway (0 or 1) */
 } lch_config;
 
 extern const sfa_cfg_opt lch_config_opts[];

@@ -2,7 +2,7 @@
  *
  * script.file is a comma-separated list of files, run in that order and
  * named in /scripts/json as given. An app is a directory
- * <appdir>/<name>/ with a scripts/ directory: each scripts/*.js (not
+ * <appdir>/<name>/ with a scripts/ directory: each scripts/NAME.js (not
  * subdirectories, which hold include()d files) runs as
  * "app/<name>/scripts/<file>.js", the name sFlow-RT logs and lists. The
  * /apps/json answer is built here too: {"<name>": {"entry": "/html/" when

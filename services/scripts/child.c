@@ -56,7 +56,9 @@ scr_child_get(void)
 void
 child_send(scr_child *c, const json_t *msg)
 {
-    (void)scr_send(c->fd, msg);
+    if (scr_send(c->fd, msg) != 0) {
+        /* The supervisor is gone; the next read sees EOF. */
+    }
 }
 
 /* Next frame: 1 (*out new), 0 on timeout, -1 at EOF or a broken stream. */
@@ -216,7 +218,7 @@ child_load(scr_child *c)
 
     child_busy(c, "load");
     if (jsrt_eval_file(c, c->path) != DUK_EXEC_SUCCESS) {
-        jsrt_check_heap(c);
+        jsrt_check_heap(c, 1);
         jsrt_error_text(c->ctx, -1, err, sizeof err);
         SFA_SEVERE("%s: %s", c->name, err);
         m = json_pack("{s:s, s:s}", "t", "error", "text", err);
@@ -225,7 +227,7 @@ child_load(scr_child *c)
         exit(SCR_EXIT_ERROR);
     }
     duk_pop(c->ctx);
-    jsrt_check_heap(c);
+    jsrt_check_heap(c, 0);
     child_idle(c);
     SFA_INFO("%s started", c->name);
 }
@@ -248,6 +250,8 @@ child_loop(scr_child *c)
             continue;
         }
         wait = js_timers(c);
+        if (!c->has_event && !c->has_flow && !c->has_interval && !c->has_http)
+            continue; /* a timer's handler cleared the last handler */
         rc = child_read(c, wait, &f);
         if (rc < 0)
             return;

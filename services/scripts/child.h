@@ -39,10 +39,10 @@ typedef struct scr_child {
     int heap_refused; /* an allocation was refused since the last check */
 
     int has_event, has_flow, has_interval, has_http;
-    json_t *event_filter; /* array of thresholdIDs, or NULL for all */
-    json_t *flow_filter;  /* array of flow names, or NULL for all */
+    json_t *event_filter;                /* array of thresholdIDs, or NULL for all */
+    json_t *flow_filter;                 /* array of flow names, or NULL for all */
     uint64_t interval_ms, next_interval; /* monotonic */
-    int64_t flow_cursor;  /* last flowID seen; -2 before the first poll */
+    int64_t flow_cursor;                 /* last flowID seen; -2 before the first poll */
     uint64_t next_flow_poll;
     int flow_poll_missing; /* the gateway has no /flows/json (404) */
 
@@ -95,8 +95,9 @@ void jsrt_push_json(duk_context *ctx, const json_t *v);
 /* The JS value at idx as jansson (new; json null for undefined, functions
  * and values JSON cannot encode). Never throws. */
 json_t *jsrt_to_json(duk_context *ctx, duk_idx_t idx);
-/* Exit the process if the heap limit was hit (after logging). */
-void jsrt_check_heap(scr_child *c);
+/* After running code: when an allocation was refused and the code failed
+ * (failed != 0), log and exit with SCR_EXIT_HEAP; otherwise forget it. */
+void jsrt_check_heap(scr_child *c, int failed);
 
 /* ---- the API (js_api.c: data and utilities; js_handlers.c) ---- */
 
@@ -106,8 +107,8 @@ void js_handlers_register(duk_context *ctx);
 /* One REST call to the gateway. status and body (new, NUL-terminated)
  * are set on transport success; on transport failure a JS Error is thrown
  * (does not return). */
-void js_rest(duk_context *ctx, const char *method, const char *path, const char *body,
-             int *status, char **resp_body);
+void js_rest(duk_context *ctx, const char *method, const char *path, const char *body, int *status,
+             char **resp_body);
 
 /* Dispatch a frame from the supervisor (event, http). Takes msg. */
 void js_dispatch(scr_child *c, json_t *msg);

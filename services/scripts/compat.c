@@ -20,7 +20,7 @@
 typedef struct compat_lex {
     char *s;
     size_t len, i;
-    int regex_ok; /* a '/' here starts a regular expression */
+    int regex_ok;              /* a '/' here starts a regular expression */
     int tpl[COMPAT_TPL_DEPTH]; /* brace depth at each open ${ */
     int ntpl;
     int braces;
@@ -43,9 +43,9 @@ compat_ident_char(int c)
 static int
 compat_keyword_before_expr(const char *w, size_t n)
 {
-    static const char *const kw[] = {"return", "typeof", "case",   "do",     "else", "in",
-                                     "of",     "new",    "delete", "void",   "throw",
-                                     "instanceof", "yield", NULL};
+    static const char *const kw[] = {"return", "typeof",     "case",  "do",     "else",
+                                     "in",     "of",         "new",   "delete", "void",
+                                     "throw",  "instanceof", "yield", NULL};
 
     for (int k = 0; kw[k]; k++)
         if (strlen(kw[k]) == n && memcmp(kw[k], w, n) == 0)

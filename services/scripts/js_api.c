@@ -386,8 +386,8 @@ js_log(duk_context *ctx)
 static duk_ret_t
 js_getSystemProperty(duk_context *ctx)
 {
-    const char *v = json_string_value(
-        json_object_get(scr_child_get()->props, duk_safe_to_string(ctx, 0)));
+    const char *v =
+        json_string_value(json_object_get(scr_child_get()->props, duk_safe_to_string(ctx, 0)));
 
     if (v)
         duk_push_string(ctx, v);
@@ -404,7 +404,8 @@ js_getSystemPropertyNames(duk_context *ctx)
     duk_uarridx_t i = 0;
 
     duk_push_array(ctx);
-    json_object_foreach(scr_child_get()->props, k, v) {
+    json_object_foreach(scr_child_get()->props, k, v)
+    {
         duk_push_string(ctx, k);
         duk_put_prop_index(ctx, -2, i++);
     }
@@ -416,8 +417,8 @@ js_getSystemPropertyNames(duk_context *ctx)
 static duk_ret_t
 js_held(duk_context *ctx)
 {
-    static const char *const ops[] = {"shared.get", "shared.set", "store.get", "store.set",
-                                      "store.delete", "store.keys"};
+    static const char *const ops[] = {"shared.get", "shared.set",   "store.get",
+                                      "store.set",  "store.delete", "store.keys"};
     int op = duk_get_current_magic(ctx);
     json_t *msg = json_pack("{s:s, s:s}", "t", "call", "op", ops[op]), *ret;
 

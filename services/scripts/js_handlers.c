@@ -168,9 +168,8 @@ handlers_filter_has(const json_t *filter, const char *s)
 
     if (!filter)
         return 1;
-    json_array_foreach(filter, i, v)
-        if (json_is_string(v) && s && strcmp(json_string_value(v), s) == 0)
-            return 1;
+    json_array_foreach(filter, i, v) if (json_is_string(v) && s &&
+                                         strcmp(json_string_value(v), s) == 0) return 1;
     return 0;
 }
 
@@ -182,7 +181,7 @@ handlers_call1(scr_child *c, const char *key, const char *what, const json_t *v)
     jsrt_push_json(c->ctx, v);
     (void)jsrt_call_handler(c, key, 1);
     duk_pop(c->ctx);
-    jsrt_check_heap(c);
+    jsrt_check_heap(c, 0);
     child_idle(c);
 }
 
@@ -200,7 +199,7 @@ static const char *
 handlers_ctype(const char *format)
 {
     static const char *const map[][2] = {
-        {"json", "application/json"}, {"txt", "text/plain"}, {"html", "text/html"},
+        {"json", "application/json"}, {"txt", "text/plain"},      {"html", "text/html"},
         {"csv", "text/csv"},          {"xml", "application/xml"}, {"js", "application/javascript"},
     };
 
@@ -303,7 +302,7 @@ handlers_http(scr_child *c, const json_t *msg)
         else
             json_object_set_new(reply, "status", json_integer(handlers_thrown_status(c->ctx)));
         duk_pop(c->ctx);
-        jsrt_check_heap(c);
+        jsrt_check_heap(c, 0);
         child_idle(c);
     }
     child_send(c, reply);
@@ -333,7 +332,7 @@ handlers_interval(scr_child *c, uint64_t now)
     duk_push_number(c->ctx, (double)sfa_clock_wall_ms());
     (void)jsrt_call_handler(c, JSRT_H_INTERVAL, 1);
     duk_pop(c->ctx);
-    jsrt_check_heap(c);
+    jsrt_check_heap(c, 0);
     child_idle(c);
     c->next_interval += c->interval_ms;
     if (c->next_interval <= now)
@@ -346,7 +345,9 @@ handlers_flows(scr_child *c)
 {
     char url[512];
     scr_http_resp r;
-    scr_http_req req = {.method = "GET", .url = url, .accept = "application/json",
+    scr_http_req req = {.method = "GET",
+                        .url = url,
+                        .accept = "application/json",
                         .timeout_ms = (int)c->http_timeout_ms};
     json_t *recs, *rec;
     int first = c->flow_cursor == -2, status;
@@ -378,7 +379,8 @@ handlers_flows(scr_child *c)
             handlers_call1(c, JSRT_H_FLOW, "flow", rec);
         }
     }
-    c->flow_cursor = (int64_t)json_integer_value(json_object_get(json_array_get(recs, 0), "flowID"));
+    c->flow_cursor =
+        (int64_t)json_integer_value(json_object_get(json_array_get(recs, 0), "flowID"));
     json_decref(recs);
 }
 
@@ -392,8 +394,8 @@ js_timers(scr_child *c)
         handlers_interval(c, now);
     if (c->has_flow && now >= c->next_flow_poll) {
         handlers_flows(c);
-        c->next_flow_poll = sfa_clock_ms() +
-                            (c->flow_poll_missing ? HANDLERS_FLOW_MISSING_MS : HANDLERS_FLOW_POLL_MS);
+        c->next_flow_poll = sfa_clock_ms() + (c->flow_poll_missing ? HANDLERS_FLOW_MISSING_MS
+                                                                   : HANDLERS_FLOW_POLL_MS);
     }
     now = sfa_clock_ms();
     if (c->has_interval)

@@ -100,16 +100,15 @@ jsrt_fatal(void *ud, const char *msg)
 }
 
 void
-jsrt_check_heap(scr_child *c)
+jsrt_check_heap(scr_child *c, int failed)
 {
     if (!c->heap_refused)
         return;
     /* A refusal that garbage collection recovered from is harmless; one
-     * that left the heap near the limit means the script keeps growing. */
-    if (c->heap_used + c->heap_limit / 16 < c->heap_limit) {
-        c->heap_refused = 0;
+     * that made the code fail (duktape's "alloc failed") stops the script. */
+    c->heap_refused = 0;
+    if (!failed)
         return;
-    }
     sfa_log_write(SFA_LOG_SEVERE, "%s: heap limit of %zu MiB exceeded; stopping", c->name,
                   c->heap_limit >> 20);
     _exit(SCR_EXIT_HEAP);
@@ -271,9 +270,10 @@ jsrt_call_handler(scr_child *c, const char *key, int nargs)
     duk_remove(ctx, -2);
     duk_insert(ctx, -1 - nargs); /* the function below its arguments */
     rc = duk_pcall(ctx, nargs);
+    if (rc != DUK_EXEC_SUCCESS)
+        jsrt_check_heap(c, 1);
     if (rc != DUK_EXEC_SUCCESS && !jsrt_http_signal(ctx)) {
         json_t *msg;
-        jsrt_check_heap(c);
         jsrt_error_text(ctx, -1, err, sizeof err);
         sfa_log_write(SFA_LOG_SEVERE, "%s: %s", c->name, err);
         msg = json_pack("{s:s, s:s}", "t", "error", "text", err);

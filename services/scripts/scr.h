@@ -2,7 +2,7 @@
  * services/scripts and its tests).
  *
  * sfa-scripts runs sFlow-RT JavaScript applications (-Dscript.file=a.js,b.js
- * and app/<name>/scripts/*.js) on duktape, Debian's embeddable ES5.1 engine
+ * and app/<name>/scripts/NAME.js) on duktape, Debian's embeddable ES5.1 engine
  * (with parts of ES2015+). Two roles live in one binary:
  *
  *   supervisor  (super*.c, apps.c, store.c) one libuv loop: starts one child
@@ -34,30 +34,30 @@
 #include <sfa/config.h>
 #include <sfa/err.h>
 
-#define SCR_SRC "scripts"       /* envelope src and survey answer id */
-#define SCR_ROLE "scripts"      /* "role" in our survey answers */
-#define SCR_IPC_FD 3            /* the child's end of the supervisor socket */
+#define SCR_SRC "scripts"         /* envelope src and survey answer id */
+#define SCR_ROLE "scripts"        /* "role" in our survey answers */
+#define SCR_IPC_FD 3              /* the child's end of the supervisor socket */
 #define SCR_FRAME_MAX (16u << 20) /* largest IPC frame */
-#define SCR_EXIT_ERROR 3        /* child: the script failed (load or top level) */
-#define SCR_EXIT_HEAP 4         /* child: the heap limit was exceeded */
-#define SCR_EXIT_FATAL 5        /* child: duktape fatal error */
+#define SCR_EXIT_ERROR 3          /* child: the script failed (load or top level) */
+#define SCR_EXIT_HEAP 4           /* child: the heap limit was exceeded */
+#define SCR_EXIT_FATAL 5          /* child: duktape fatal error */
 
 /* ---- configuration (scr_config.c) ---- */
 
 typedef struct scr_config {
-    char *script_file;     /* script.file: comma-separated paths */
-    char *appdir;          /* script.appdir: directory of apps (app/<name>/...) */
-    char *store;           /* script.store: storeSet() directory */
-    long timeout_ms;       /* script.timeout: per-callback time limit */
-    long heap_mb;          /* script.heap: per-script heap limit, MiB */
-    long http_timeout_ms;  /* script.http.timeout: http() and REST calls */
-    long http_port;        /* http.port: the gateway's port */
-    char *http_hostname;   /* http.hostname: the gateway's bind address */
-    char *bus_events;      /* bus.events: events.v1 publisher (dialled) */
-    char *bus_query;       /* bus.query: the gateway's surveyor (dialled) */
+    char *script_file;    /* script.file: comma-separated paths */
+    char *appdir;         /* script.appdir: directory of apps (app/<name>/...) */
+    char *store;          /* script.store: storeSet() directory */
+    long timeout_ms;      /* script.timeout: per-callback time limit */
+    long heap_mb;         /* script.heap: per-script heap limit, MiB */
+    long http_timeout_ms; /* script.http.timeout: http() and REST calls */
+    long http_port;       /* http.port: the gateway's port */
+    char *http_hostname;  /* http.hostname: the gateway's bind address */
+    char *bus_events;     /* bus.events: events.v1 publisher (dialled) */
+    char *bus_query;      /* bus.query: the gateway's surveyor (dialled) */
     char *log_level;
     int log_level_num;
-    json_t *props;         /* every property as text, for getSystemProperty (new) */
+    json_t *props; /* every property as text, for getSystemProperty (new) */
 } scr_config;
 
 extern const sfa_cfg_opt scr_config_table[];
@@ -151,16 +151,16 @@ typedef struct scr_url {
 SFA_MUST_CHECK int scr_url_parse(const char *url, scr_url *out);
 
 typedef struct scr_http_req {
-    const char *method;      /* "GET", "PUT", ... */
+    const char *method; /* "GET", "PUT", ... */
     const char *url;
-    const char *ctype;       /* Content-Type of body, or NULL */
-    const char *body;        /* may be NULL */
+    const char *ctype; /* Content-Type of body, or NULL */
+    const char *body;  /* may be NULL */
     size_t body_len;
-    const char *accept;      /* Accept, or NULL */
-    const char *user, *pass; /* basic authentication when user is set */
+    const char *accept;         /* Accept, or NULL */
+    const char *user, *pass;    /* basic authentication when user is set */
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
-    int timeout_ms;          /* whole exchange */
-    int retry_refused_ms;    /* keep retrying a refused connect this long */
+    int timeout_ms;             /* whole exchange */
+    int retry_refused_ms;       /* keep retrying a refused connect this long */
 } scr_http_req;
 
 struct scr_http_resp {
@@ -204,7 +204,7 @@ typedef struct scr_specs {
 } scr_specs;
 
 /* Collect the scripts to run: script.file entries in order, then every
- * <appdir>/<app>/scripts/*.js (apps and files sorted by name). 0, or
+ * <appdir>/<app>/scripts/NAME.js (apps and files sorted by name). 0, or
  * SFA_ECONFIG when a script.file entry cannot be read (logged). */
 SFA_MUST_CHECK int scr_specs_load(scr_specs *out, const char *script_file, const char *appdir);
 void scr_specs_free(scr_specs *s);
@@ -218,10 +218,12 @@ scr_store *scr_store_new(const char *dir); /* returns new */
 void scr_store_free(scr_store *s);
 /* sharedGet / sharedSet (in memory, per app). get returns new (json null when absent). */
 json_t *scr_shared_get(scr_store *s, const char *app, const char *key);
-void scr_shared_set(scr_store *s, const char *app, const char *key, json_t *v); /* takes v; NULL or json null deletes */
+void scr_shared_set(scr_store *s, const char *app, const char *key,
+                    json_t *v); /* takes v; NULL or json null deletes */
 /* storeGet/storeSet/storeDelete/storeKeys (persisted on every change). */
 json_t *scr_store_get(scr_store *s, const char *app, const char *key); /* new */
-SFA_MUST_CHECK int scr_store_set(scr_store *s, const char *app, const char *key, json_t *v); /* takes v */
+SFA_MUST_CHECK int scr_store_set(scr_store *s, const char *app, const char *key,
+                                 json_t *v);           /* takes v */
 json_t *scr_store_keys(scr_store *s, const char *app); /* new array */
 
 /* ---- the child (child.c, jsrt.c, js_api.c, js_handlers.c) ---- */

@@ -98,26 +98,43 @@ scr_config_is_app_prop(const char *appdir, const char *name, size_t len)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Register -D names that belong to installed apps, and record every -D
- * pair for getSystemProperty. */
+/* One -Dname=value item (len bytes at a): register the name when it
+ * belongs to an installed app, and record the pair for getSystemProperty. */
+static void
+scr_config_item(scr_config *cfg, const char *appdir, const char *a, size_t len)
+{
+    const char *eq = len > 2 ? memchr(a, '=', len) : NULL;
+    char name[256];
+    const char *one[2] = {name, NULL};
+    json_t *v;
+
+    if (len < 3 || strncmp(a, "-D", 2) != 0 || !eq || (size_t)(eq - a - 2) >= sizeof name)
+        return;
+    snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
+    if (!sfa_config_is_known(name) && scr_config_is_app_prop(appdir, name, strlen(name)))
+        sfa_config_known(one);
+    v = json_stringn(eq + 1, len - (size_t)(eq + 1 - a));
+    if (v)
+        json_object_set_new(cfg->props, name, v);
+}
+
+/* The -D items of RTPROP, then of the command line (later wins, as in
+ * sfa/config.h). */
 static void
 scr_config_scan_args(scr_config *cfg, int argc, char **argv)
 {
     const char *appdir = scr_config_peek_appdir(argc, argv);
+    const char *rt = getenv("RTPROP");
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *eq;
-        char name[256];
-        const char *one[2] = {name, NULL};
-
-        if (strncmp(a, "-D", 2) != 0 || !(eq = strchr(a + 2, '=')) ||
-            (size_t)(eq - a - 2) >= sizeof name)
-            continue;
-        snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
-        if (!sfa_config_is_known(name) && scr_config_is_app_prop(appdir, name, strlen(name)))
-            sfa_config_known(one);
-        json_object_set_new(cfg->props, name, json_string(eq + 1));
+    while (rt && *rt) {
+        size_t n;
+        rt += strspn(rt, " \t");
+        n = strcspn(rt, " \t");
+        scr_config_item(cfg, appdir, rt, n);
+        rt += n;
     }
+    for (int i = 1; i < argc; i++)
+        scr_config_item(cfg, appdir, argv[i], strlen(argv[i]));
 }
 
 /* Effective values of our own table, for getSystemProperty. */

@@ -175,7 +175,6 @@ scr_store_keys(scr_store *s, const char *app)
     json_t *keys = json_array(), *v;
     const char *k;
 
-    json_object_foreach(store_load(s, app), k, v)
-        json_array_append_new(keys, json_string(k));
+    json_object_foreach(store_load(s, app), k, v) json_array_append_new(keys, json_string(k));
     return keys;
 }

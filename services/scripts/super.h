@@ -46,19 +46,19 @@ struct scr_script {
     uv_timer_t restart;
     uint64_t started_ms;
     uint64_t backoff_ms;
-    int busy;             /* inside a callback since busy_ms */
+    int busy; /* inside a callback since busy_ms */
     uint64_t busy_ms;
     char busy_what[16];
-    int killed_timeout;   /* the watchdog killed the current run */
+    int killed_timeout; /* the watchdog killed the current run */
     int alive, graceful;
     unsigned restarts;
-    char *error;          /* last error text, or NULL */
+    char *error; /* last error text, or NULL */
     int want_events, has_http;
     uint64_t events_received, events_lost, requests_received, requests_lost;
-    uint64_t flows_received, flows_lost; /* reported by the child, over all runs */
+    uint64_t flows_received, flows_lost;           /* reported by the child, over all runs */
     uint64_t flows_base_received, flows_base_lost; /* totals of finished runs */
-    uint64_t cpu_ms_done; /* CPU time of finished runs */
-    uint64_t cpu_ms_run;  /* last sample of the live run */
+    uint64_t cpu_ms_done;                          /* CPU time of finished runs */
+    uint64_t cpu_ms_run;                           /* last sample of the live run */
     scr_pending *pending;
 };
 

@@ -127,9 +127,10 @@ bench_run(const char *name, const bench_set *set, sfa_dgram *d, double min_s, in
         dgrams += set->n;
         t = bench_now() - t0;
     } while (t < min_s);
-    printf("%-14s %-40s %9.0f dgram/s %11.0f flow samples/s %9.0f counter samples/s %6.1f ns/flow\n",
-           enc ? "decode+encode" : "decode", name, (double)dgrams / t, (double)flows / t, (double)counters / t,
-           flows ? t * 1e9 / (double)flows : 0.0);
+    printf(
+        "%-14s %-40s %9.0f dgram/s %11.0f flow samples/s %9.0f counter samples/s %6.1f ns/flow\n",
+        enc ? "decode+encode" : "decode", name, (double)dgrams / t, (double)flows / t,
+        (double)counters / t, flows ? t * 1e9 / (double)flows : 0.0);
 }
 
 int
@@ -151,8 +152,7 @@ main(int argc, char **argv)
         files = defaults;
         nfiles = (int)(sizeof defaults / sizeof defaults[0]);
     }
-    printf("bench-decode: one core, per CPU second, sizeof(sfa_dgram) = %zu\n",
-           sizeof *d);
+    printf("bench-decode: one core, per CPU second, sizeof(sfa_dgram) = %zu\n", sizeof *d);
     for (int i = 0; i < nfiles; i++) {
         bench_set set = {0};
         if (bench_load(files[i], &set) || set.n == 0) {

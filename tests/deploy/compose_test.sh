@@ -7,10 +7,10 @@
 # Uses ../shared/tools/compose.sh (rootful podman + podman-compose, set up on
 # first use, for machines without a Docker engine) when it exists, else
 # `docker compose` when a Docker engine answers; SFA_COMPOSE="CMD ..." and
-# SFA_ENGINE=podman|docker override the choice. Needs ports 6343/udp, 8008
-# and 9090 free on the host. Takes about 3 minutes with a warm image cache
+# SFA_ENGINE=podman|docker override the choice. Needs ports 6343/udp, 6344/udp, 8008
+# and 9090 free on the host. Takes about 2 minutes with a warm image cache
 # (see the closing "# compose test: N s" line); the first image build adds
-# 2 to 3 minutes. Logs of the compose commands: tests/artifacts/compose.log.
+# 2 to 5 minutes on 2 cores. Logs of the compose commands: tests/artifacts/compose.log.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)

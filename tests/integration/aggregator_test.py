@@ -260,6 +260,8 @@ class Cluster:
             os.path.join(args.build, "sfa-gateway"), "-Dhttp.port=%d" % self.port,
             "-Dhttp.hostname=127.0.0.1", "-Dsfa.state=" + state, "-Dbus.defs=" + self.defs,
             "-Dbus.query=" + self.query, "-Dbus.control=" + control,
+            "-Dbus.events=ipc://" + os.path.join(work, name + "-events"),
+            "-Dbus.flowlog=ipc://" + os.path.join(work, name + "-flowlog"),
             "-Dbus.lanes=%d" % LANES, "-Dgateway.query.timeout=%d" % DEADLINE_MS])
         self.aggs = [self.aggregator("%s-%d" % (name, i + 1)) for i in range(naggs)]
 
@@ -268,6 +270,8 @@ class Cluster:
             os.path.join(self.args.build, "sfa-aggregator"),
             "-Dbus.collectors=" + self.args.samples, "-Dbus.lanes=%d" % LANES,
             "-Dbus.defs=" + self.defs, "-Dbus.query=" + self.query,
+            "-Dbus.flowlog=ipc://" + os.path.join(self.work, self.name + "-flowlog"),
+            "-Dbus.metrics=ipc://" + os.path.join(self.work, self.name + "-metrics"),
             "-Daggregator.id=" + agg_id])
 
     def start(self):

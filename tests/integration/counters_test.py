@@ -287,6 +287,7 @@ def main():
         "-Dbus.lanes=%d" % LANES, "-Dbus.defs=" + defs_url, "-Dbus.query=" + query_url,
         "-Daggregator.id=" + a]) for a in AGGS]
     gen = None
+    rcs = {}
     try:
         col.start()
         for a in aggs:
@@ -438,11 +439,14 @@ def main():
             gen.kill()
             gen.wait()
         for a in aggs:
-            a.stop()
+            rcs[a.name] = a.stop()
         col.stop()
         gw.stop()
     for a in aggs:
-        t.ok("SEVERE" not in a.text(), "%s logged nothing severe" % a.name, a.text()[-2000:])
+        t.ok("SEVERE" not in a.text() and rcs.get(a.name) == 0,
+             "%s logged nothing severe and exited 0 on SIGTERM" % a.name, a.text()[-2000:])
+    if t.failed == 0:
+        shutil.rmtree(work, ignore_errors=True)
     return t.done()
 
 

@@ -99,6 +99,8 @@ class Gateway:
         argv = [self.args.gateway, "-Dhttp.port=0", "-Dhttp.hostname=127.0.0.1",
                 "-Dsfa.state=" + self.state, "-Dbus.query=" + self.query,
                 "-Dbus.defs=" + self.defs, "-Dbus.control=" + self.control,
+                "-Dbus.events=ipc://" + os.path.join(self.dir, "events"),
+                "-Dbus.flowlog=ipc://" + os.path.join(self.dir, "flowlog"),
                 "-Dgateway.query.timeout=%d" % DEADLINE_MS] + self.props
         self.log = open(self.logpath, "w")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)

@@ -39,7 +39,7 @@ port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socke
 
 mkdir -p "$WORK"
 log=$WORK/sfa.log
-"$SFA" -Dsfa.rundir="$RUN" -Dsflow.port="$port" -Dsflow.hostname=127.0.0.1 >"$log.out" 2>"$log" &
+"$SFA" -Dsfa.rundir="$RUN" -Dsflow.port="$port" -Dsflow.hostname=127.0.0.1 -Dhttp.port=0 >"$log.out" 2>"$log" &
 pid=$!
 wait_for "$log" "Listening, sFlow port $port" 15
 ok $? "collector started by sfa listens on sFlow port $port"

@@ -48,7 +48,7 @@ wait_exit() {
 start() {
     local log=$1
     shift
-    "$SFA" -Dsfa.aggregators=0 -Dsfa.events=no -Dsfa.bindir="$BIN" -Dsfa.rundir="$RUN" "$@" >"$log.out" 2>"$log" &
+    "$SFA" -Dsfa.aggregators=0 -Dsfa.events=no -Dsfa.gateway=no -Dsfa.bindir="$BIN" -Dsfa.rundir="$RUN" "$@" >"$log.out" 2>"$log" &
     pid=$!
 }
 

@@ -39,7 +39,7 @@ test_report_(int ok, const char *file, int line, const char *what, const char *d
     do {                                                                                           \
         long long test_a_ = (long long)(a), test_b_ = (long long)(b);                              \
         char test_d_[160];                                                                         \
-        snprintf(test_d_, sizeof test_d_, "%s = %lld, expected %s = %lld", #a, test_a_, #b,       \
+        snprintf(test_d_, sizeof test_d_, "%s = %lld, expected %s = %lld", #a, test_a_, #b,        \
                  test_b_);                                                                         \
         test_report_(test_a_ == test_b_, __FILE__, __LINE__, (what), test_d_);                     \
     } while (0)
@@ -48,7 +48,7 @@ test_report_(int ok, const char *file, int line, const char *what, const char *d
     do {                                                                                           \
         double test_a_ = (double)(a), test_b_ = (double)(b);                                       \
         char test_d_[160];                                                                         \
-        snprintf(test_d_, sizeof test_d_, "%s = %g, expected %g +- %g", #a, test_a_, test_b_,     \
+        snprintf(test_d_, sizeof test_d_, "%s = %g, expected %g +- %g", #a, test_a_, test_b_,      \
                  (double)(tol));                                                                   \
         test_report_(fabs(test_a_ - test_b_) <= (tol), __FILE__, __LINE__, (what), test_d_);       \
     } while (0)
@@ -59,7 +59,7 @@ test_report_(int ok, const char *file, int line, const char *what, const char *d
         char test_d_[320];                                                                         \
         snprintf(test_d_, sizeof test_d_, "got \"%.120s\", expected \"%.120s\"",                   \
                  test_a_ ? test_a_ : "(null)", test_b_ ? test_b_ : "(null)");                      \
-        test_report_(test_a_ && test_b_ && strcmp(test_a_, test_b_) == 0, __FILE__, __LINE__,      \
+        test_report_(test_a_ &&test_b_ &&strcmp(test_a_, test_b_) == 0, __FILE__, __LINE__,        \
                      (what), test_d_);                                                             \
     } while (0)
 

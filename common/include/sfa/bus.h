@@ -37,8 +37,7 @@ typedef struct sfa_bus_stats {
 
 /* Open a publisher with a send queue of sndbuf messages and listen on url.
  * For ipc:// a stale socket file is replaced. *out is set on success. */
-SFA_MUST_CHECK int sfa_bus_pub_open(sfa_bus **out, uv_loop_t *loop, const char *url,
-                                    int sndbuf);
+SFA_MUST_CHECK int sfa_bus_pub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int sndbuf);
 
 /* Open a subscriber with a receive queue of rcvbuf messages that dials url
  * (non-blocking: it connects and reconnects in the background). cb and arg

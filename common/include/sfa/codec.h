@@ -56,8 +56,8 @@ void sfa_wbuf_init(sfa_wbuf *w, uint8_t *buf, size_t cap);
 /* A batch: one bus message holding several datagrams of one topic. */
 typedef struct sfa_batch {
     sfa_wbuf w;
-    uint32_t count;   /* datagrams added */
-    size_t _seq_off;  /* where the seq placeholder sits */
+    uint32_t count;  /* datagrams added */
+    size_t _seq_off; /* where the seq placeholder sits */
     size_t _ts_off;
     size_t _count_off;
 } sfa_batch;

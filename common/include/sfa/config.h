@@ -35,7 +35,10 @@ typedef struct sfa_cfg_opt {
 } sfa_cfg_opt;
 
 /* Table terminator. */
-#define SFA_CFG_END {NULL, 0, NULL, 0, 0, 0, NULL}
+#define SFA_CFG_END                                                                                \
+    {                                                                                              \
+        NULL, 0, NULL, 0, 0, 0, NULL                                                               \
+    }
 
 /* Fill cfg (the service's struct) from all sources. argv may contain
  * -Dname=value, --config FILE, --help and --dump-config; other arguments

@@ -12,13 +12,13 @@
 #define SFA_MUST_CHECK __attribute__((warn_unused_result))
 
 enum {
-    SFA_ETRUNC = -1000,  /* input ended before a declared length */
-    SFA_EFORMAT = -1001, /* input is not of the expected format */
+    SFA_ETRUNC = -1000,   /* input ended before a declared length */
+    SFA_EFORMAT = -1001,  /* input is not of the expected format */
     SFA_EVERSION = -1002, /* unsupported protocol version */
-    SFA_ELIMIT = -1003,  /* a fixed capacity was exceeded */
-    SFA_ECONFIG = -1004, /* bad configuration value or unknown property */
-    SFA_EBUS = -1005,    /* bus (nng) failure */
-    SFA_EEXIT = -1006,   /* not an error: the caller should exit 0 (help) */
+    SFA_ELIMIT = -1003,   /* a fixed capacity was exceeded */
+    SFA_ECONFIG = -1004,  /* bad configuration value or unknown property */
+    SFA_EBUS = -1005,     /* bus (nng) failure */
+    SFA_EEXIT = -1006,    /* not an error: the caller should exit 0 (help) */
 };
 
 /* Returns a static string describing code (0, -errno or SFA_E*). */

@@ -49,12 +49,12 @@ void sfa_flowdef_destroy(sfa_flowdef *fd);
  * it. Returns new. */
 json_t *sfa_flowdef_to_json(const sfa_flowdef *fd);
 
-int sfa_flowdef_n(const sfa_flowdef *fd);         /* top-n size */
-double sfa_flowdef_t(const sfa_flowdef *fd);      /* smoothing time constant, s */
+int sfa_flowdef_n(const sfa_flowdef *fd);          /* top-n size */
+double sfa_flowdef_t(const sfa_flowdef *fd);       /* smoothing time constant, s */
 const char *sfa_flowdef_fs(const sfa_flowdef *fd); /* key separator */
-int sfa_flowdef_nvalues(const sfa_flowdef *fd);   /* 1 + number of "values" */
+int sfa_flowdef_nvalues(const sfa_flowdef *fd);    /* 1 + number of "values" */
 int sfa_flowdef_value_kind(const sfa_flowdef *fd, int i);
-int sfa_flowdef_dropped(const sfa_flowdef *fd);   /* built from discard samples */
+int sfa_flowdef_dropped(const sfa_flowdef *fd); /* built from discard samples */
 int sfa_flowdef_log(const sfa_flowdef *fd);
 int sfa_flowdef_flow_start(const sfa_flowdef *fd);     /* flowStart */
 int sfa_flowdef_active_timeout(const sfa_flowdef *fd); /* activeTimeout, s */

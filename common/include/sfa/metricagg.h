@@ -45,18 +45,18 @@ enum sfa_magg {
     SFA_MAGG__COUNT
 };
 
-#define SFA_METRIC_NAME_MAX 128 /* bytes of a bare metric name, NUL included */
-#define SFA_METRIC_DS_MAX 32    /* bytes of a data source qualifier, NUL included */
+#define SFA_METRIC_NAME_MAX 128         /* bytes of a bare metric name, NUL included */
+#define SFA_METRIC_DS_MAX 32            /* bytes of a data source qualifier, NUL included */
 #define SFA_METRICACC_VALUES_MAX 100000 /* values one partial carries for quantiles */
 
 /* One requested name: [sort:][<agg>:][<ds>.]<metric>[:<signed limit>]
  * ("sort:" and the limit only in table columns). */
 typedef struct sfa_metric_name {
-    int agg;                       /* enum sfa_magg */
-    int has_agg;                   /* an aggregation prefix was given */
-    int sort;                      /* 0 none, 1 ascending, -1 descending (table) */
-    long limit;                    /* rows kept by a sort column, 0 = all */
-    char ds[SFA_METRIC_DS_MAX];    /* "" when not qualified */
+    int agg;                    /* enum sfa_magg */
+    int has_agg;                /* an aggregation prefix was given */
+    int sort;                   /* 0 none, 1 ascending, -1 descending (table) */
+    long limit;                 /* rows kept by a sort column, 0 = all */
+    char ds[SFA_METRIC_DS_MAX]; /* "" when not qualified */
     char metric[SFA_METRIC_NAME_MAX];
     char label[SFA_METRIC_NAME_MAX + SFA_METRIC_DS_MAX + 8]; /* as requested, without sort: */
 } sfa_metric_name;

@@ -37,18 +37,18 @@ enum {
 
 /* Field value types. */
 enum sfa_ftype {
-    SFA_T_U = 1,     /* unsigned integer: v.u */
-    SFA_T_I,         /* signed integer: v.i */
-    SFA_T_F,         /* floating point: v.d */
-    SFA_T_BOOL,      /* v.u is 0 or 1 */
-    SFA_T_IP4,       /* v.a[0..3] */
-    SFA_T_IP6,       /* v.a[0..15] */
-    SFA_T_MAC,       /* v.a[0..5] */
-    SFA_T_STR,       /* v.p, n bytes of text (not NUL-terminated, maybe not UTF-8) */
-    SFA_T_BIN,       /* v.p, n bytes of opaque data */
-    SFA_T_U32S,      /* v.p -> n big-endian 32-bit words (as on the wire) */
-    SFA_T_ASPATH,    /* v.p -> n XDR as_path_segment structs, already validated */
-    SFA_T_ADAPTERS,  /* v.p -> n XDR host_adapter structs, already validated */
+    SFA_T_U = 1,    /* unsigned integer: v.u */
+    SFA_T_I,        /* signed integer: v.i */
+    SFA_T_F,        /* floating point: v.d */
+    SFA_T_BOOL,     /* v.u is 0 or 1 */
+    SFA_T_IP4,      /* v.a[0..3] */
+    SFA_T_IP6,      /* v.a[0..15] */
+    SFA_T_MAC,      /* v.a[0..5] */
+    SFA_T_STR,      /* v.p, n bytes of text (not NUL-terminated, maybe not UTF-8) */
+    SFA_T_BIN,      /* v.p, n bytes of opaque data */
+    SFA_T_U32S,     /* v.p -> n big-endian 32-bit words (as on the wire) */
+    SFA_T_ASPATH,   /* v.p -> n XDR as_path_segment structs, already validated */
+    SFA_T_ADAPTERS, /* v.p -> n XDR host_adapter structs, already validated */
 };
 
 enum sfa_field_id {
@@ -64,10 +64,10 @@ typedef struct sfa_addr {
 } sfa_addr;
 
 typedef struct sfa_field {
-    uint16_t id;   /* enum sfa_field_id */
-    uint8_t type;  /* enum sfa_ftype */
+    uint16_t id;  /* enum sfa_field_id */
+    uint8_t type; /* enum sfa_ftype */
     uint8_t _pad;
-    uint32_t n;    /* length (STR, BIN) or element count (U32S, ASPATH, ADAPTERS) */
+    uint32_t n; /* length (STR, BIN) or element count (U32S, ASPATH, ADAPTERS) */
     union {
         uint64_t u;
         int64_t i;
@@ -82,33 +82,33 @@ typedef struct sfa_sample {
     uint32_t seq;      /* sample sequence number */
     uint32_t ds_class; /* source id class: 0 ifIndex, 1 VLAN, 2 entity, ... */
     uint32_t ds_index;
-    uint32_t rate;     /* flow and discard: sampling rate (0 for discard) */
-    uint32_t pool;     /* flow: sample pool */
-    uint32_t drops;    /* flow and discard */
-    uint32_t in_fmt, in_val;   /* flow: interface encodings (4.7); discard: fmt 0 */
+    uint32_t rate;           /* flow and discard: sampling rate (0 for discard) */
+    uint32_t pool;           /* flow: sample pool */
+    uint32_t drops;          /* flow and discard */
+    uint32_t in_fmt, in_val; /* flow: interface encodings (4.7); discard: fmt 0 */
     uint32_t out_fmt, out_val;
-    uint32_t reason;   /* discard: drop reason */
-    uint32_t nrecords; /* records declared by the sample */
+    uint32_t reason;                   /* discard: drop reason */
+    uint32_t nrecords;                 /* records declared by the sample */
     uint32_t rec_first, rec_count;     /* tags of records seen: dgram->rec_tags[] */
     uint32_t field_first, field_count; /* dgram->fields[] */
-    int status;        /* 0, or SFA_E* if decoding stopped inside this sample */
+    int status;                        /* 0, or SFA_E* if decoding stopped inside this sample */
 } sfa_sample;
 
 typedef struct sfa_dgram {
     /* Filled by the receiver before decoding. */
-    sfa_addr src;      /* datagram source address (sFlowDatagramSource) */
+    sfa_addr src; /* datagram source address (sFlowDatagramSource) */
     uint16_t src_port;
-    uint64_t rx_ms;    /* wall-clock receive time, ms */
+    uint64_t rx_ms; /* wall-clock receive time, ms */
 
     /* Datagram header. */
-    uint32_t len;      /* payload bytes */
+    uint32_t len; /* payload bytes */
     uint32_t version;
     sfa_addr agent;
     uint32_t sub_agent;
     uint32_t seq;
-    uint32_t uptime;   /* ms */
+    uint32_t uptime; /* ms */
     uint32_t nsamples_declared;
-    int status;        /* 0, or the first SFA_E* met; samples before it are kept */
+    int status; /* 0, or the first SFA_E* met; samples before it are kept */
 
     uint32_t nsamples;
     uint32_t nfields;

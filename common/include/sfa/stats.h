@@ -17,7 +17,10 @@ typedef struct sfa_stat_def {
     size_t off;       /* offsetof a uint64_t in the struct */
 } sfa_stat_def;
 
-#define SFA_STAT_END {NULL, 0}
+#define SFA_STAT_END                                                                               \
+    {                                                                                              \
+        NULL, 0                                                                                    \
+    }
 
 /* Add every counter of base, described by defs, to obj (borrowed). */
 void sfa_stats_add(json_t *obj, const sfa_stat_def *defs, const void *base);

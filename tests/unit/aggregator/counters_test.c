@@ -152,8 +152,14 @@ static void
 test_rates(void)
 {
     agg_counters *k = agg_counters_create(100);
-    ifv v = {.speed = 1000000000, .status = 3, .in_oct = 1000, .out_oct = 5000,
-             .in_ucast = 100, .in_mcast = 10, .in_bcast = 1, .out_ucast = 50};
+    ifv v = {.speed = 1000000000,
+             .status = 3,
+             .in_oct = 1000,
+             .out_oct = 5000,
+             .in_ucast = 100,
+             .in_mcast = 10,
+             .in_bcast = 1,
+             .out_ucast = 50};
     uint32_t src;
     agg_cval cv;
 
@@ -224,8 +230,12 @@ static void
 test_wraps(void)
 {
     agg_counters *k = agg_counters_create(100);
-    ifv v = {.speed = 10000000000ull, .status = 3, .in_oct = (1ull << 32) - 100,
-             .out_oct = UINT64_MAX - 999, .in_ucast = 0xffffff00u, .in_mcast = 0xffffffffu};
+    ifv v = {.speed = 10000000000ull,
+             .status = 3,
+             .in_oct = (1ull << 32) - 100,
+             .out_oct = UINT64_MAX - 999,
+             .in_ucast = 0xffffff00u,
+             .in_mcast = 0xffffffffu};
     uint32_t src;
     agg_counters_stats st;
 
@@ -379,6 +389,15 @@ test_host(void)
     CHECK_NEAR(val(k, src, "bytes_in"), 1e6, 1e-6, "bytes_in rate across 2^32 (64 bits)");
     CHECK_NEAR(val(k, src, "pkts_in"), 1000, 1e-9, "pkts_in rate across a 32-bit wrap");
     CHECK_NEAR(val(k, src, "mem_total"), 16.0 * (1 << 30), 0, "mem_total gauge");
+    /* Text that is not UTF-8, and a MAC. */
+    d = dgram("10.0.0.9", 60000, 3);
+    host_sample(d, 3, 60);
+    fs_bytes(d, SFA_F_IFNAME, SFA_T_STR, "e\xff\x01\xc3\xa9", 5, 5);
+    fs_mac(d, SFA_F_AGG_ACTORSYSTEMID, "0011223344AB");
+    agg_counters_dgram(k, d, 41.0);
+    free(d);
+    CHECK_STR(txt(k, src, "ifname", &cv), "e??\xc3\xa9", "bad bytes become ?, UTF-8 kept");
+    CHECK_STR(txt(k, src, "agg_actorsystemid", &cv), "0011223344AB", "MAC text");
     agg_counters_destroy(k);
 }
 

@@ -157,8 +157,8 @@ test_exact_merge(void)
     }
     for (int agg = 0; agg < SFA_MAGG__COUNT; agg++) {
         for (size_t k = 1; k <= 5; k += 2) {
-            snprintf(what, sizeof what, "%s over %zu shards equals the union's",
-                     sfa_magg_name(agg), k);
+            snprintf(what, sizeof what, "%s over %zu shards equals the union's", sfa_magg_name(agg),
+                     k);
             CHECK(split_matches(agg, vals, N, k), what);
         }
     }
@@ -171,7 +171,7 @@ test_known_values(void)
     sfa_metricacc *a;
     json_t *r, *q;
     int aggs[] = {SFA_MAGG_SUM, SFA_MAGG_AVG, SFA_MAGG_VAR, SFA_MAGG_SDEV, SFA_MAGG_MED,
-                  SFA_MAGG_Q1,  SFA_MAGG_Q3,  SFA_MAGG_IQR, SFA_MAGG_MIN, SFA_MAGG_MAX};
+                  SFA_MAGG_Q1,  SFA_MAGG_Q3,  SFA_MAGG_IQR, SFA_MAGG_MIN,  SFA_MAGG_MAX};
     double want[] = {20, 4, 10, sqrt(10.0), 3, 2, 4, 2, 1, 10};
 
     for (size_t k = 0; k < sizeof aggs / sizeof aggs[0]; k++) {
@@ -331,10 +331,10 @@ test_answers(void)
     names = jl("[\"ifname\",\"sort:ifinutilization:-2\"]");
     out = sfa_metricagg_merge_table((const json_t *const *)r, 2, names);
     CHECK_EQ(json_array_size(out), 2, "table: cut to the sort limit");
-    CHECK(json_number_value(json_object_get(json_array_get(json_array_get(out, 0), 1),
-                                            "metricValue")) == 50 &&
-              json_number_value(json_object_get(json_array_get(json_array_get(out, 1), 1),
-                                                "metricValue")) == 20,
+    CHECK(json_number_value(
+              json_object_get(json_array_get(json_array_get(out, 0), 1), "metricValue")) == 50 &&
+              json_number_value(
+                  json_object_get(json_array_get(json_array_get(out, 1), 1), "metricValue")) == 20,
           "table: sorted descending across shards");
     json_decref(out);
     json_decref(names);
