@@ -8,7 +8,7 @@ pkgs=(build-essential pkg-config meson ninja-build
       libuv1-dev libnng-dev libmsgpack-dev libjansson-dev libh2o-dev libssl-dev zlib1g-dev
       libpcap-dev duktape-dev)
 if [ "${1:-}" = "--test" ]; then
-    pkgs+=(clang libclang-rt-14-dev python3 python3-msgpack python3-requests
+    pkgs+=(clang clang-format libclang-rt-14-dev python3 python3-msgpack python3-requests
            libnanomsg-raw-perl libdata-messagepack-perl perl iproute2 procps)
     # The browser test of the web pages (tests/integration/web_test.sh);
     # node and npm are the machine's; without them that test skips.

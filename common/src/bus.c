@@ -290,8 +290,8 @@ sfa_bus_sub_open(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf, sf
 }
 
 int
-sfa_bus_sub_listen(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf,
-                   sfa_bus_recv_cb cb, void *arg)
+sfa_bus_sub_listen(sfa_bus **out, uv_loop_t *loop, const char *url, int rcvbuf, sfa_bus_recv_cb cb,
+                   void *arg)
 {
     return bus_sub_open(out, loop, url, rcvbuf, cb, arg, 0);
 }

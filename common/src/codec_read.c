@@ -749,26 +749,27 @@ read_fields(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guesses, read_memo
     p = m->p;
     nf = d->nfields;
     /* The quick path needs a guess and room for the field: the first
-     * nquick pairs may take it (nf grows by at most one a pair). */
-    uint32_t nquick = n < READ_PRED ? n : READ_PRED;
+     * nquick pairs may take it (nf grows by at most one a pair); the rest
+     * go the general way. */
+    uint32_t nquick = n < READ_PRED ? n : READ_PRED, i;
     if (nquick > SFA_DGRAM_MAX_FIELDS - nf)
         nquick = SFA_DGRAM_MAX_FIELDS - nf;
-    for (uint32_t i = 0; i < n; i++) {
-        const read_name *e = &read_names[guesses[i < nquick ? i : 0]];
-        if (i < nquick && (size_t)(end - p) >= READ_FAST_ROOM && read_name_at(p, e)) {
+    for (i = 0; i < nquick; i++) {
+        unsigned g = guesses[i], len;
+        const read_name *e = &read_names[g];
+        if ((size_t)(end - p) >= READ_FAST_ROOM && read_name_at(p, e)) {
             sfa_field *f = &fields[nf];
-            unsigned g = (unsigned)(e - read_names), type = e->type, len;
             v = p + e->klen;
             memset(f, 0, sizeof *f);
             f->id = (uint16_t)g;
-            if (type == SFA_T_U && (len = read_uint_len[*v])) {
+            if (e->type == SFA_T_U && (len = read_uint_len[*v])) {
                 f->type = SFA_T_U;
                 f->v.u = read_uint_at(v);
                 p = v + len;
                 nf++;
                 continue;
             }
-            if (type != SFA_T_U && (v = read_value_fast(v, end, type, f, &memos[i]))) {
+            if (e->type != SFA_T_U && (v = read_value_fast(v, end, e->type, f, &memos[i]))) {
                 p = v;
                 nf++;
                 continue;
@@ -776,13 +777,17 @@ read_fields(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guesses, read_memo
         }
         m->p = p;
         d->nfields = nf;
-        if (read_field_general(m, d, limited, &guesses[i < READ_PRED ? i : READ_PRED]))
+        if (read_field_general(m, d, limited, &guesses[i]))
             return m->err;
         p = m->p;
         nf = d->nfields;
     }
     m->p = p;
     d->nfields = nf;
+    for (; i < n; i++) {
+        if (read_field_general(m, d, limited, &guesses[READ_PRED]))
+            return m->err;
+    }
     return 0;
 }
 
@@ -845,8 +850,11 @@ read_sample(sfa__mp *m, sfa_dgram *d, int *limited, read_guess *g)
     if (read_container(m, SFA__MP_MAP, &n))
         return m->err;
     p = m->p;
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t *guess = &g->skey[i < READ_PRED ? i : READ_PRED];
+    /* The first pairs have a guess (as in read_fields); the rest go the
+     * general way. */
+    uint32_t nquick = n < READ_PRED ? n : READ_PRED, i;
+    for (i = 0; i < nquick; i++) {
+        uint8_t *guess = &g->skey[i];
         unsigned k = *guess, len;
         const read_skey_form *e = &read_skeys[k];
         /* 32 bytes: a key of at most 16, then a uint64 or a fixstr header. */
@@ -884,6 +892,10 @@ read_sample(sfa__mp *m, sfa_dgram *d, int *limited, read_guess *g)
         p = m->p;
     }
     m->p = p;
+    for (; i < n; i++) {
+        if (read_sample_general(m, d, s, -1, limited, g, &g->skey[READ_PRED]))
+            return m->err;
+    }
     s->nrecords = s->rec_count;
     s->field_count = d->nfields - s->field_first;
     d->nsamples++;

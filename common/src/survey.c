@@ -42,6 +42,9 @@
 
 #define SURVEY_MAX_INFLIGHT 4096   /* concurrent surveys per surveyor */
 #define SURVEY_MSG_MAX (64 * 1024) /* largest survey built by start_json */
+/* A context is reused only this long after its survey's deadline: see
+ * survey_q_get. */
+#define SURVEY_REUSE_MARGIN_US 100000
 
 /* ---- helpers shared with respond.c (survey_int.h) ---- */
 
@@ -204,6 +207,7 @@ struct survey_q {
     sfa_survey_cb cb;
     void *arg;
     uint64_t t0_us, deadline_us;
+    uint64_t reuse_us;     /* pooled: not before this (survey_q_get) */
     survey_q *prev, *next; /* in-flight list (doubly); queue, done and free lists */
     survey_q *all_next;    /* every q ever made, for close */
 };
@@ -434,6 +438,7 @@ survey_deliver(sfa_surveyor *sv, survey_q *q)
     q->nsnap = 0;
     q->state = SQ_IDLE;
     q->cb = NULL;
+    q->reuse_us = q->deadline_us + SURVEY_REUSE_MARGIN_US;
     q->next = sv->free_list;
     sv->free_list = q;
 }
@@ -635,17 +640,27 @@ sfa_survey_add_url(sfa_surveyor *sv, const char *url)
     return sfa__survey_listen(sv->sock, url);
 }
 
-/* A pooled context, or a new one. NULL (logged) if nng refuses. */
+/* A pooled context whose last survey's deadline has passed, or a new one.
+ * NULL (logged) if nng refuses. nng 1.5's surveyor arms a timer for every
+ * survey that fires at its deadline even when all answers came early; a
+ * send on the same context while that timer's callback runs deadlocks
+ * (nng_ctx_send holds the socket lock and waits for the callback, which
+ * waits for the lock). Periodic surveys whose period equals their
+ * timeout would hit that window systematically, so a context rests until
+ * its timer has fired. */
 static survey_q *
 survey_q_get(sfa_surveyor *sv)
 {
-    survey_q *q = sv->free_list;
+    survey_q **pp = &sv->free_list, *q;
+    uint64_t now = sfa_clock_us();
     int rv;
 
-    if (q) {
-        sv->free_list = q->next;
-        q->next = NULL;
-        return q;
+    for (; (q = *pp) != NULL; pp = &q->next) {
+        if (q->reuse_us <= now) {
+            *pp = q->next;
+            q->next = NULL;
+            return q;
+        }
     }
     q = sfa_xcalloc(1, sizeof *q);
     q->sv = sv;

@@ -212,7 +212,7 @@ int gw_hold_client_gone(const gw_hold *h);
  * disposal; it may answer h (the answer is then dropped) but must not
  * touch the request otherwise. One callback per hold; NULL clears it. */
 void gw_hold_on_gone(gw_hold *h, void (*gone)(void *arg), void *arg);
-void gw_hold_reply_json(gw_hold *h, int status, json_t *body); /* takes body */
+void gw_hold_reply_json(gw_hold *h, int status, json_t *body);     /* takes body */
 void gw_hold_reply_text(gw_hold *h, int status, const char *text); /* text/plain, copied */
 void gw_hold_reply_error(gw_hold *h, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -301,15 +301,15 @@ json_t *gw_merge_agents(json_t *const *tables, const uint64_t *age_ms, size_t n)
 typedef struct gw_lp gw_lp;
 
 typedef struct gw_lp_stats {
-    uint64_t records;  /* held now */
-    uint64_t added;    /* records taken */
-    uint64_t ignored;  /* records refused: id already held, older than the ring, or malformed */
-    uint64_t waiting;  /* requests parked now */
-    uint64_t woken;    /* parked requests answered because records arrived */
-    uint64_t expired;  /* parked requests answered [] at their timeout */
-    uint64_t gone;     /* parked requests whose client went away */
-    uint64_t wake_n;   /* requests answered by the last notify that answered any */
-    uint64_t wake_us;  /* ... and how long that took (building and sending every answer) */
+    uint64_t records; /* held now */
+    uint64_t added;   /* records taken */
+    uint64_t ignored; /* records refused: id already held, older than the ring, or malformed */
+    uint64_t waiting; /* requests parked now */
+    uint64_t woken;   /* parked requests answered because records arrived */
+    uint64_t expired; /* parked requests answered [] at their timeout */
+    uint64_t gone;    /* parked requests whose client went away */
+    uint64_t wake_n;  /* requests answered by the last notify that answered any */
+    uint64_t wake_us; /* ... and how long that took (building and sending every answer) */
 } gw_lp_stats;
 
 #define GW_LP_TIMEOUT_MAX_MS (3600u * 1000u) /* longer timeouts are shortened to this */
@@ -372,9 +372,9 @@ struct gw_ctx {
     gw_lp *events; /* /events/json (feeds.c fills it) */
     gw_lp *flows;  /* /flows/json */
     gw_feeds *feeds;
-    struct gw_browse *browse; /* Browse Flows' hidden flows (route_browse.c) */
+    struct gw_browse *browse;       /* Browse Flows' hidden flows (route_browse.c) */
     struct gw_promflows *promflows; /* the prometheus app's hidden flows (promflows.c) */
-    uint64_t start_ms; /* monotonic */
+    uint64_t start_ms;              /* monotonic */
     uint64_t start_wall_ms;
     gw_query_stats qst;
     gw_merge_stats mst;
@@ -397,14 +397,15 @@ void gw_stop(gw_ctx *g);
 void gw_finish(gw_ctx *g);
 
 /* Route tables. */
-extern const gw_route gw_flow_routes[];   /* route_flows.c */
-extern const gw_route gw_query_routes[];  /* route_query.c */
-extern const gw_route gw_health_routes[]; /* route_health.c */
-extern const gw_route gw_event_routes[];  /* route_events.c */
-extern const gw_route gw_browse_routes[]; /* route_browse.c */
-extern const gw_route gw_www_routes[];    /* route_www.c */
+extern const gw_route gw_flow_routes[];       /* route_flows.c */
+extern const gw_route gw_query_routes[];      /* route_query.c */
+extern const gw_route gw_health_routes[];     /* route_health.c */
+extern const gw_route gw_event_routes[];      /* route_events.c */
+extern const gw_route gw_browse_routes[];     /* route_browse.c */
+extern const gw_route gw_www_routes[];        /* route_www.c */
 extern const gw_route gw_metric_routes[];     /* route_metrics.c */
 extern const gw_route gw_prometheus_routes[]; /* route_prometheus.c */
+extern const gw_route gw_app_routes[];        /* route_apps.c */
 
 /* Validate a threshold spec (route_events.c): metric a non-empty name,
  * value a finite number, byFlow a boolean, timeout seconds from 0, filter

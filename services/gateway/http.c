@@ -102,7 +102,7 @@ struct gw_req {
 struct gw_hold {
     gw_req *r; /* NULL once h2o disposed the request */
     gw_http *h;
-    int refs; /* the pool hook and the owner */
+    int refs;                /* the pool hook and the owner */
     void (*gone)(void *arg); /* gw_hold_on_gone */
     void *gone_arg;
 };

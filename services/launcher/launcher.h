@@ -25,9 +25,9 @@
 /* ---- configuration (launcher.c) ---- */
 
 typedef struct lch_config {
-    char *rundir;    /* sfa.rundir: "" means $XDG_RUNTIME_DIR/sfa-<pid> or /tmp/sfa-<uid>-<pid> */
-    char *bindir;    /* sfa.bindir: "" means the directory of our own executable */
-    char *log_level; /* log.level */
+    char *rundir;     /* sfa.rundir: "" means $XDG_RUNTIME_DIR/sfa-<pid> or /tmp/sfa-<uid>-<pid> */
+    char *bindir;     /* sfa.bindir: "" means the directory of our own executable */
+    char *log_level;  /* log.level */
     long aggregators; /* sfa.aggregators: sfa-aggregator instances to run */
     int events;       /* sfa.events: run sfa-events (0 or 1) */
     char *state;      /* sfa.state: "" means <rundir>/state (see services.c) */

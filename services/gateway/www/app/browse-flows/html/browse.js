@@ -30,8 +30,7 @@
   var timer = null;
   var chart = null;
   var chartKeys = [];       // flow keys of the chart's series, bottom first
-  var colours = {};         // flow key -> palette index, stable while a view lasts
-  var nextColour = 0;
+  var colours = {};         // flow key -> palette index, kept while the key is charted
   var hoverIdx = null;      // point under the cursor, or null for the latest
 
   var $ = function (id) { return document.getElementById(id); };
@@ -160,7 +159,6 @@
     timer = null;
     db = null;
     colours = {};
-    nextColour = 0;
     hoverIdx = null;
     destroyChart();
     $('flows').tHead.textContent = '';
@@ -185,8 +183,24 @@
   // ---- drawing ----
 
   function colourOf(key) {
-    if (!(key in colours)) colours[key] = nextColour++;
-    return sfa.color(colours[key]);
+    return key in colours ? sfa.color(colours[key]) : '#ced4da';
+  }
+
+  // Keys leaving the chart free their colours; new keys take the lowest
+  // free ones, so no two charted flows share a colour.
+  function assignColours(keys) {
+    var used = {};
+    Object.keys(colours).forEach(function (k) {
+      if (keys.indexOf(k) < 0) delete colours[k];
+      else used[colours[k]] = true;
+    });
+    keys.forEach(function (k) {
+      if (k in colours) return;
+      var i = 0;
+      while (used[i]) i++;
+      colours[k] = i;
+      used[i] = true;
+    });
   }
 
   // An opaque lighter shade of a #rrggbb colour (stacked areas overlap).
@@ -195,16 +209,23 @@
     return 'rgb(' + mix(n >> 16 & 255) + ',' + mix(n >> 8 & 255) + ',' + mix(n & 255) + ')';
   }
 
-  // Flow keys to chart: the window's keys in order of first appearance (the
-  // server lists each point's flows largest first), at most MAX_SERIES.
+  // Flow keys to chart, at most MAX_SERIES: every flow of the latest point,
+  // then the window's largest by total; stacked in order of first
+  // appearance (the server lists each point's flows largest first), so
+  // the chart keeps its layers while the ranking moves.
   function windowKeys() {
-    var seen = {}, keys = [];
+    var total = {}, first = {}, n = 0;
     db.topn.forEach(function (p) {
       Object.keys(p).forEach(function (k) {
-        if (!seen[k]) { seen[k] = true; keys.push(k); }
+        if (!(k in first)) first[k] = n++;
+        total[k] = (total[k] || 0) + p[k];
       });
     });
-    return keys.slice(0, MAX_SERIES);
+    var keys = Object.keys(db.topn[db.topn.length - 1] || {}).slice(0, MAX_SERIES);
+    Object.keys(total).sort(function (a, b) { return total[b] - total[a]; }).forEach(function (k) {
+      if (keys.length < MAX_SERIES && keys.indexOf(k) < 0) keys.push(k);
+    });
+    return keys.sort(function (a, b) { return first[a] - first[b]; });
   }
 
   function destroyChart() {
@@ -226,9 +247,9 @@
     return data;
   }
 
-  function drawChart() {
+  function drawChart(keys) {
     if (!sfa.haveChart()) return;
-    var keys = windowKeys(), box = $('chart');
+    var box = $('chart');
     var same = keys.length === chartKeys.length && keys.every(function (k, i) { return k === chartKeys[i]; });
     var data = chartData(keys);
     if (chart && same) {
@@ -237,7 +258,6 @@
     }
     destroyChart();
     chartKeys = keys;
-    keys.forEach(colourOf); /* colours in order of appearance: the biggest first */
     var series = [{}];
     for (var i = keys.length - 1; i >= 0; i--) {
       var c = colourOf(keys[i]);
@@ -319,7 +339,9 @@
   }
 
   function render() {
-    drawChart();
+    var keys = windowKeys();
+    assignColours(keys);
+    drawChart(keys);
     drawTable();
   }
 
