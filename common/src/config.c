@@ -375,6 +375,15 @@ out:
 }
 
 void
+sfa_config_default_str(char **field, const char *value)
+{
+    if (*field && (*field)[0] != '\0')
+        return;
+    free(*field);
+    *field = sfa_xstrdup(value);
+}
+
+void
 sfa_config_free(const sfa_cfg_opt *table, void *cfg)
 {
     for (const sfa_cfg_opt *o = table; o->name; o++) {

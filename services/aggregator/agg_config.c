@@ -64,35 +64,26 @@ static const char *const agg_config_names[] = {
 };
 
 static void
-agg_config_default_str(char **field, const char *value)
-{
-    if (*field && (*field)[0] != '\0')
-        return;
-    free(*field);
-    *field = sfa_xstrdup(value);
-}
-
-static void
 agg_config_resolve(agg_config *cfg)
 {
     char buf[320], host[256];
     unsigned uid = (unsigned)getuid();
 
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/samples", uid);
-    agg_config_default_str(&cfg->bus_collectors, buf);
+    sfa_config_default_str(&cfg->bus_collectors, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/defs", uid);
-    agg_config_default_str(&cfg->bus_defs, buf);
+    sfa_config_default_str(&cfg->bus_defs, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/query", uid);
-    agg_config_default_str(&cfg->bus_query, buf);
+    sfa_config_default_str(&cfg->bus_query, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/metrics", uid);
-    agg_config_default_str(&cfg->bus_metrics, buf);
+    sfa_config_default_str(&cfg->bus_metrics, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/flowlog", uid);
-    agg_config_default_str(&cfg->bus_flowlog, buf);
+    sfa_config_default_str(&cfg->bus_flowlog, buf);
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';
     snprintf(buf, sizeof buf, "%s:%ld", host, (long)getpid());
-    agg_config_default_str(&cfg->aggregator_id, buf);
+    sfa_config_default_str(&cfg->aggregator_id, buf);
 }
 
 int

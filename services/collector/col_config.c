@@ -59,17 +59,6 @@ const sfa_cfg_opt col_config_table[] = {
     SFA_CFG_END,
 };
 
-/* Replace an empty string setting with a computed default. The config
- * owns the string afterwards (sfa_config_free releases it). */
-static void
-col_config_default_str(char **field, const char *value)
-{
-    if (*field && (*field)[0] != '\0')
-        return;
-    free(*field);
-    *field = sfa_xstrdup(value);
-}
-
 static void
 col_config_resolve(col_config *cfg)
 {
@@ -78,14 +67,14 @@ col_config_resolve(col_config *cfg)
     unsigned uid = (unsigned)getuid();
 
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/samples", uid);
-    col_config_default_str(&cfg->bus_samples, buf);
+    sfa_config_default_str(&cfg->bus_samples, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/control", uid);
-    col_config_default_str(&cfg->bus_control, buf);
+    sfa_config_default_str(&cfg->bus_control, buf);
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';
     snprintf(buf, sizeof buf, "%s:%ld", host, (long)getpid());
-    col_config_default_str(&cfg->collector_id, buf);
+    sfa_config_default_str(&cfg->collector_id, buf);
     if (cfg->sflow_file_port < 0)
         cfg->sflow_file_port = cfg->sflow_port;
 }

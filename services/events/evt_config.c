@@ -59,15 +59,6 @@ static const char *const evt_config_foreign[] = {
 };
 
 static void
-evt_config_default_str(char **field, const char *value)
-{
-    if (*field && (*field)[0] != '\0')
-        return;
-    free(*field);
-    *field = sfa_xstrdup(value);
-}
-
-static void
 evt_config_resolve(evt_config *cfg)
 {
     static const struct {
@@ -85,14 +76,14 @@ evt_config_resolve(evt_config *cfg)
 
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
         snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/%s", uid, urls[i].leaf);
-        evt_config_default_str((char **)((char *)cfg + urls[i].off), buf);
+        sfa_config_default_str((char **)((char *)cfg + urls[i].off), buf);
     }
     /* systemd may pass several directories separated by ':'; use the first. */
     if (sd && sd[0]) {
         snprintf(buf, sizeof buf, "%.*s", (int)strcspn(sd, ":"), sd);
-        evt_config_default_str(&cfg->state_dir, buf);
+        sfa_config_default_str(&cfg->state_dir, buf);
     } else {
-        evt_config_default_str(&cfg->state_dir, "./state");
+        sfa_config_default_str(&cfg->state_dir, "./state");
     }
 }
 

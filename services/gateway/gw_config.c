@@ -76,17 +76,6 @@ const sfa_cfg_opt gw_config_table[] = {
     SFA_CFG_END,
 };
 
-/* Replace an empty string setting with a computed default. The config
- * owns the string afterwards (sfa_config_free releases it). */
-static void
-gw_config_default_str(char **field, const char *value)
-{
-    if (*field && (*field)[0] != '\0')
-        return;
-    free(*field);
-    *field = sfa_xstrdup(value);
-}
-
 static void
 gw_config_resolve(gw_config *cfg)
 {
@@ -95,25 +84,25 @@ gw_config_resolve(gw_config *cfg)
     const char *sd = getenv("STATE_DIRECTORY");
 
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/defs", uid);
-    gw_config_default_str(&cfg->bus_defs, buf);
+    sfa_config_default_str(&cfg->bus_defs, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/query", uid);
-    gw_config_default_str(&cfg->bus_query, buf);
+    sfa_config_default_str(&cfg->bus_query, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/control", uid);
-    gw_config_default_str(&cfg->bus_control, buf);
+    sfa_config_default_str(&cfg->bus_control, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/events", uid);
-    gw_config_default_str(&cfg->bus_events, buf);
+    sfa_config_default_str(&cfg->bus_events, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/flowlog", uid);
-    gw_config_default_str(&cfg->bus_flowlog, buf);
+    sfa_config_default_str(&cfg->bus_flowlog, buf);
     /* systemd may pass several directories separated by ':'; use the first. */
     if (sd && sd[0]) {
         snprintf(buf, sizeof buf, "%.*s", (int)strcspn(sd, ":"), sd);
-        gw_config_default_str(&cfg->state_dir, buf);
+        sfa_config_default_str(&cfg->state_dir, buf);
     } else {
-        gw_config_default_str(&cfg->state_dir, "./state");
+        sfa_config_default_str(&cfg->state_dir, "./state");
     }
     if (!cfg->http_hostname)
         cfg->http_hostname = sfa_xstrdup("");
-    gw_config_default_str(&cfg->html_dir, gw_www_default_dir());
+    sfa_config_default_str(&cfg->html_dir, gw_www_default_dir());
 }
 
 int

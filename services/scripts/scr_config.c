@@ -63,15 +63,6 @@ static const char *const scr_config_foreign[] = {
     NULL,
 };
 
-static void
-scr_config_default_str(char **field, const char *value)
-{
-    if (*field && (*field)[0] != '\0')
-        return;
-    free(*field);
-    *field = sfa_xstrdup(value);
-}
-
 /* The app directory before loading: the last -Dscript.appdir= or the
  * default (the environment forms are rare enough to ignore here). */
 static const char *
@@ -162,11 +153,11 @@ scr_config_resolve(scr_config *cfg)
     unsigned uid = (unsigned)getuid();
 
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/events", uid);
-    scr_config_default_str(&cfg->bus_events, buf);
+    sfa_config_default_str(&cfg->bus_events, buf);
     snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/query", uid);
-    scr_config_default_str(&cfg->bus_query, buf);
-    scr_config_default_str(&cfg->http_hostname, "");
-    scr_config_default_str(&cfg->script_file, "");
+    sfa_config_default_str(&cfg->bus_query, buf);
+    sfa_config_default_str(&cfg->http_hostname, "");
+    sfa_config_default_str(&cfg->script_file, "");
 }
 
 int

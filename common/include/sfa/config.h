@@ -47,6 +47,10 @@ typedef struct sfa_cfg_opt {
 SFA_MUST_CHECK int sfa_config_load(const sfa_cfg_opt *table, void *cfg, const char *service,
                                    int argc, char **argv);
 
+/* Replace an empty (or NULL) string setting with a computed default.
+ * value is copied; the config owns the copy (sfa_config_free frees it). */
+void sfa_config_default_str(char **field, const char *value);
+
 /* Free the strings a successful load stored in cfg. */
 void sfa_config_free(const sfa_cfg_opt *table, void *cfg);
 
