@@ -3,7 +3,10 @@
 #   1. the normal build with warnings as errors: unit, vector and integration suites
 #   2. the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the sFlow decoder and bus codec fuzzers, SFA_FUZZ_SECONDS each (default 60)
-# Set SFA_TEST_QUICK=1 to run only step 1.
+#   4. the suite from compose.yaml in containers (tests/deploy/compose_test.sh),
+#      when ../shared/tools/compose.sh (podman + podman-compose) is there or
+#      SFA_COMPOSE names a compose command; counted as one test
+# Set SFA_TEST_QUICK=1 to run only step 1, SFA_TEST_COMPOSE=0 to leave out step 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh --test
@@ -39,6 +42,24 @@ if [ "${SFA_TEST_QUICK:-0}" != 1 ]; then
         run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false
     echo "== fuzz"
     tests/fuzz/run.sh "${SFA_FUZZ_SECONDS:-60}" || fail=1
+fi
+echo "== compose (containers)"
+if [ "${SFA_TEST_QUICK:-0}" = 1 ] || [ "${SFA_TEST_COMPOSE:-1}" = 0 ]; then
+    echo "SKIP compose test: turned off (SFA_TEST_QUICK=1 or SFA_TEST_COMPOSE=0)"
+    skipped=$((skipped + 1))
+elif [ ! -f ../shared/tools/compose.sh ] && [ -z "${SFA_COMPOSE:-}" ]; then
+    echo "SKIP compose test: no ../shared/tools/compose.sh (and no SFA_COMPOSE) on this machine"
+    skipped=$((skipped + 1))
+else
+    t0=$(date +%s)
+    rc=0
+    tests/deploy/compose_test.sh </dev/null || rc=$?
+    dt=$(($(date +%s) - t0))
+    case $rc in
+    0) passed=$((passed + 1)); echo "compose test: passed in $dt s" ;;
+    77) skipped=$((skipped + 1)); echo "SKIP compose test: the container engine cannot run here (see above; $dt s)" ;;
+    *) failed=$((failed + 1)); echo "compose test: FAILED in $dt s (compose commands' log: tests/artifacts/compose.log)" ;;
+    esac
 fi
 if [ "$failed" -gt 0 ]; then fail=1; fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"

@@ -756,6 +756,11 @@ read_fields(sfa__mp *m, sfa_dgram *d, int *limited, uint16_t *guesses, read_memo
         nquick = SFA_DGRAM_MAX_FIELDS - nf;
     for (i = 0; i < nquick; i++) {
         unsigned g = guesses[i], len;
+        /* The message is read once, front to back: ask for the bytes a few
+         * fields ahead (a hint, which never faults), so that they are in
+         * cache when the flow tables have pushed them out. The address may
+         * lie past the message, so it is computed as an integer. */
+        __builtin_prefetch((const void *)((uintptr_t)p + 512));
         const read_name *e = &read_names[g];
         if ((size_t)(end - p) >= READ_FAST_ROOM && read_name_at(p, e)) {
             sfa_field *f = &fields[nf];

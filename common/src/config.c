@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <sfa/config.h>
 #include <sfa/log.h>
@@ -381,6 +382,15 @@ sfa_config_default_str(char **field, const char *value)
         return;
     free(*field);
     *field = sfa_xstrdup(value);
+}
+
+void
+sfa_config_default_ipc(char **field, const char *leaf)
+{
+    char buf[320];
+
+    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/%s", (unsigned)getuid(), leaf);
+    sfa_config_default_str(field, buf);
 }
 
 void

@@ -7,6 +7,10 @@
  * items, such as the JVM flags sflow-rt images carry, are ignored with a
  * warning), SFA_<NAME> variables for each property of the table, and the
  * -D arguments. Values go through sfa__config_set, which parses them.
+ * sFlow-RT apps read their own properties (-Dbrowse-flows.t=5): a name
+ * whose first dotted part names a directory of script.appdir (default
+ * "app", as sfa-scripts reads it) is accepted by every service, so one
+ * command line or RTPROP serves the launcher, the suite and the apps.
  * argv and the environment are never modified. Not thread-safe.
  */
 #include <ctype.h>
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sfa/log.h>
 #include <sfa/mem.h>
@@ -33,6 +38,72 @@ cfg_trim(char *s)
     return s;
 }
 
+#define CFG_APPDIR_PROP "script.appdir="
+
+static char cfg_appdir[1024] = "app"; /* script.appdir as the sources give it */
+
+/* Note an app's property (name, len bytes): accepted when its first dotted
+ * part names a directory of the app directory. */
+static void
+cfg_app_prop(const char *name, size_t len)
+{
+    const char *dot = memchr(name, '.', len);
+    char path[1400], full[256];
+    const char *one[2] = {full, NULL};
+    struct stat st;
+
+    if (!dot || dot == name || len >= sizeof full || memchr(name, '/', (size_t)(dot - name)) ||
+        name[0] == '.')
+        return;
+    snprintf(full, sizeof full, "%.*s", (int)len, name);
+    snprintf(path, sizeof path, "%s/%.*s", cfg_appdir, (int)(dot - name), name);
+    if (!sfa_config_is_known(full) && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        sfa_config_known(one);
+}
+
+/* One -D item (the text after -D, len bytes): in pass 0 note the app
+ * directory, in pass 1 the app properties. */
+static void
+cfg_app_item(const char *item, size_t len, int pass)
+{
+    size_t kl = strlen(CFG_APPDIR_PROP);
+
+    if (pass == 0 && len > kl && strncmp(item, CFG_APPDIR_PROP, kl) == 0)
+        snprintf(cfg_appdir, sizeof cfg_appdir, "%.*s", (int)(len - kl), item + kl);
+    else if (pass == 1)
+        cfg_app_prop(item, strcspn(item, "= \t\n") < len ? strcspn(item, "= \t\n") : len);
+}
+
+/* The -D items of RTPROP, then argv: first the app directory (later wins,
+ * SFA_SCRIPT_APPDIR between the two), then every app property. */
+static void
+cfg_app_props(int argc, char **argv)
+{
+    const char *rt = getenv("RTPROP"), *env = getenv("SFA_SCRIPT_APPDIR");
+
+    snprintf(cfg_appdir, sizeof cfg_appdir, "app");
+    for (int pass = 0; pass < 2; pass++) {
+        for (const char *p = rt; p && *p;) {
+            size_t n;
+
+            p += strspn(p, " \t\n");
+            n = strcspn(p, " \t\n");
+            if (n > 2 && strncmp(p, "-D", 2) == 0)
+                cfg_app_item(p + 2, n - 2, pass);
+            p += n;
+        }
+        if (pass == 0 && env && env[0])
+            snprintf(cfg_appdir, sizeof cfg_appdir, "%s", env);
+        for (int i = 1; i < argc; i++) {
+            if (strcmp(argv[i], "-D") == 0 && i + 1 < argc) {
+                i++;
+                cfg_app_item(argv[i], strlen(argv[i]), pass);
+            } else if (strncmp(argv[i], "-D", 2) == 0)
+                cfg_app_item(argv[i] + 2, strlen(argv[i] + 2), pass);
+        }
+    }
+}
+
 static int
 cfg_file_line(sfa__cfg_load *ld, char *line, const char *where)
 {
@@ -48,6 +119,7 @@ cfg_file_line(sfa__cfg_load *ld, char *line, const char *where)
     s = cfg_trim(s);
     if (strcmp(s, SFA__CFG_FILES_PROP) == 0)
         return 0; /* files do not include other files */
+    cfg_app_prop(s, strlen(s));
     return sfa__config_set(ld, s, cfg_trim(eq + 1), where);
 }
 
@@ -211,6 +283,7 @@ sfa__config_apply_sources(sfa__cfg_load *ld, int argc, char **argv)
 {
     int rv;
 
+    cfg_app_props(argc, argv);
     if ((rv = cfg_apply_rtprop(ld, 1)) != 0 || (rv = cfg_apply_args(ld, argc, argv, 1)) != 0)
         return rv;
     for (int i = 0; i < ld->ncfg; i++) {

@@ -64,6 +64,9 @@ struct sfa_flowdef {
     int log, flow_start, dropped, active_timeout;
     int nkeys;
     fk_node **keys;
+    const char **ktext; /* each key as written, spaces around removed */
+    uint32_t *ktextlen;
+    const char *keys_text; /* "keys" as given (joined when an array) */
     ff_node *filter;
     int nvalues;
     int vkind[SFA_FLOWDEF_MAX_VALUES];
@@ -152,6 +155,40 @@ const int16_t *
 sfa__flowdef_slot_of(const sfa_flowdef *fd)
 {
     return fd->slot_of;
+}
+
+const uint16_t *
+sfa__flowdef_slot_fid(const sfa_flowdef *fd)
+{
+    return fd->comp.slot_fid;
+}
+
+/* Narrow s[*b..*e) to leave out the spaces around it. */
+static void
+fd_trim(const char *s, size_t *b, size_t *e)
+{
+    while (*b < *e && isspace((unsigned char)s[*b]))
+        (*b)++;
+    while (*e > *b && isspace((unsigned char)s[*e - 1]))
+        (*e)--;
+}
+
+int
+sfa__flowdef_key_index(const sfa_flowdef *fd, const char *s, size_t len)
+{
+    size_t b = 0, e = len;
+
+    fd_trim(s, &b, &e);
+    for (int i = 0; i < fd->nkeys; i++)
+        if (fd->ktextlen[i] == e - b && memcmp(fd->ktext[i], s + b, e - b) == 0)
+            return i;
+    return -1;
+}
+
+const char *
+sfa__flowdef_keys_text(const sfa_flowdef *fd)
+{
+    return fd->keys_text;
 }
 
 int
@@ -302,25 +339,26 @@ fd_blank(const char *s, size_t len)
 
 /* ---- members ---- */
 
+/* keys, joined as one comma list s[0..len) (fd_list_text). */
 static int
-fd_parse_keys(sfa_flowdef *fd, const json_t *v)
+fd_parse_keys(sfa_flowdef *fd, const char *s, size_t len)
 {
     fd_comp *c = &fd->comp;
-    char *s;
-    size_t len, pos = 0, b, e;
+    size_t pos = 0, b, e;
 
-    if (!v || json_is_null(v))
-        return 0;
-    if (fd_list_text(c, v, "keys", &s, &len))
-        return SFA_EFORMAT;
     if (fd_blank(s, len))
         return 0;
     fd->keys = sfa__fd_alloc(c, sizeof *fd->keys * FD_MAX_KEYS);
+    fd->ktext = sfa__fd_alloc(c, sizeof *fd->ktext * FD_MAX_KEYS);
+    fd->ktextlen = sfa__fd_alloc(c, sizeof *fd->ktextlen * FD_MAX_KEYS);
     while (fd_list_next(s, len, &pos, &b, &e)) {
         if (fd->nkeys == FD_MAX_KEYS)
             return sfa__fd_error(c, "keys: too many keys (max %d)", FD_MAX_KEYS);
         if (fd_blank(s + b, e - b))
             return sfa__fd_error(c, "keys: empty key in '%.80s'", s);
+        fd_trim(s, &b, &e);
+        fd->ktext[fd->nkeys] = s + b;
+        fd->ktextlen[fd->nkeys] = (uint32_t)(e - b);
         fd->keys[fd->nkeys] = sfa__fk_parse(c, s + b, e - b, 0);
         if (!fd->keys[fd->nkeys])
             return SFA_EFORMAT;
@@ -524,8 +562,8 @@ sfa_flowdef_compile(const json_t *spec, sfa_flowdef **out, char *err, size_t err
     rc = fd_parse_values(fd, json_object_get(spec, "value"), json_object_get(spec, "values"));
     if (!rc && keys && !json_is_null(keys))
         rc = fd_list_text(&fd->comp, keys, "keys", &keytext, &keylen);
-    if (!rc)
-        rc = fd_parse_keys(fd, keys);
+    if (!rc && keytext)
+        rc = fd_parse_keys(fd, keytext, keylen);
     if (!rc)
         rc = fd_parse_filter(fd, json_object_get(spec, "filter"));
     if (!rc)
@@ -534,7 +572,8 @@ sfa_flowdef_compile(const json_t *spec, sfa_flowdef **out, char *err, size_t err
         rc = fd_parse_passthrough(fd, spec);
     if (rc)
         goto fail;
-    fd->echo = fd_echo(fd, spec, keytext ? keytext : "");
+    fd->keys_text = keytext ? keytext : "";
+    fd->echo = fd_echo(fd, spec, fd->keys_text);
     fd->comp.err = NULL;
     fd->comp.errcap = 0;
     *out = fd;
@@ -706,24 +745,53 @@ fd_eval_values(const sfa_flowdef *fd, fd_ctx *x, double *vals)
     return 1;
 }
 
+/* The evaluation after the slots are filled. */
+static int
+fd_eval_ctx(const sfa_flowdef *fd, fd_ctx *x, char *key, size_t keycap, size_t *keylen,
+            double *vals)
+{
+    size_t len;
+
+    if (fd->filter && !sfa__ff_eval(fd->filter, x))
+        return 0;
+    if (!fd_eval_keys(fd, x, key, keycap, &len) || !fd_eval_values(fd, x, vals))
+        return 0;
+    *keylen = len;
+    return 1;
+}
+
 int
 sfa_flowdef_eval(const sfa_flowdef *fd, const sfa_dgram *d, const sfa_sample *s,
                  const sfa_tables *tabs, char *key, size_t keycap, size_t *keylen, double *vals)
 {
     fd_ctx x;
-    size_t len;
 
     if (keycap == 0 || !fd_sample_counts(fd, s))
         return 0;
     x.d = d;
     x.s = s;
     x.tabs = tabs;
+    x.kpart = NULL;
+    x.kplen = NULL;
     x.sused = 0;
     sfa__fk_fill_slots(fd, &x);
-    if (fd->filter && !sfa__ff_eval(fd->filter, &x))
+    return fd_eval_ctx(fd, &x, key, keycap, keylen, vals);
+}
+
+int
+sfa_flowdef_eval_ix(const sfa_flowdef *fd, const sfa_fieldidx *ix, const sfa_tables *tabs,
+                    char *key, size_t keycap, size_t *keylen, double *vals)
+{
+    fd_ctx x;
+
+    if (keycap == 0 || !fd_sample_counts(fd, ix->s))
         return 0;
-    if (!fd_eval_keys(fd, &x, key, keycap, &len) || !fd_eval_values(fd, &x, vals))
-        return 0;
-    *keylen = len;
-    return 1;
+    x.d = ix->d;
+    x.s = ix->s;
+    x.tabs = tabs;
+    x.kpart = NULL;
+    x.kplen = NULL;
+    x.sused = 0;
+    sfa__fk_fill_slots_ix(fd, ix, &x);
+    return fd_eval_ctx(fd, &x, key, keycap, keylen, vals);
 }

@@ -41,6 +41,9 @@ typedef struct fd_comp {
     uint16_t slot_fid[FD_MAX_SLOTS];
     int nslots;
     int ncmps; /* comparisons so far (filter cap) */
+    /* Query filters (flowquery.c): every key named must be one of this
+     * definition's keys, and becomes an FK_KEYREF to it. NULL otherwise. */
+    const sfa_flowdef *keyref;
     char *err;
     size_t errcap;
 } fd_comp;
@@ -107,6 +110,7 @@ enum fk_op {
     FK_IF,
     FK_GROUP,
     FK_MAP,
+    FK_KEYREF, /* query filters: key number meta of the flow's key (fd_ctx.kpart) */
 };
 
 /* Sample metadata keys (FK_META); names in flowkey_parse.c. */
@@ -149,6 +153,8 @@ typedef struct fd_ctx {
     const sfa_sample *s;
     const sfa_tables *tabs;
     const sfa_field *slots[FD_MAX_SLOTS];
+    const char *const *kpart; /* FK_KEYREF: the flow key split in its keys, or NULL */
+    const uint32_t *kplen;
     size_t sused;
     char scratch[FD_SCRATCH];
 } fd_ctx;
@@ -172,6 +178,8 @@ const char *sfa__fk_text(fd_ctx *x, const fk_val *v, size_t *len);
 int sfa__fk_number(const fk_val *v, double *out);
 /* Fill x->slots from the sample's fields. */
 void sfa__fk_fill_slots(const sfa_flowdef *fd, fd_ctx *x);
+/* The same from an index of the sample's fields (sfa_fieldidx_build). */
+void sfa__fk_fill_slots_ix(const sfa_flowdef *fd, const sfa_fieldidx *ix, fd_ctx *x);
 /* Name list of every key known (static, NULL-terminated). */
 const char *const *sfa__fk_names(void);
 
@@ -186,6 +194,11 @@ int sfa__ff_eval(const ff_node *f, fd_ctx *x);
 /* ---- definition internals needed by the evaluator ---- */
 
 const int16_t *sfa__flowdef_slot_of(const sfa_flowdef *fd);
+const uint16_t *sfa__flowdef_slot_fid(const sfa_flowdef *fd); /* field id of each slot */
+/* Which of fd's keys has the text s[0..len) (spaces around ignored), or -1. */
+int sfa__flowdef_key_index(const sfa_flowdef *fd, const char *s, size_t len);
+/* fd's keys as written, joined by ", " (for messages). */
+const char *sfa__flowdef_keys_text(const sfa_flowdef *fd);
 int sfa__flowdef_nslots(const sfa_flowdef *fd);
 
 /* ---- tables ---- */

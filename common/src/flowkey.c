@@ -546,6 +546,11 @@ sfa__fk_eval(const fk_node *n, fd_ctx *x, fk_val *out)
         return fk_eval_group(n, x, out);
     case FK_MAP:
         return fk_eval_map(n, x, out);
+    case FK_KEYREF:
+        if (!x->kpart)
+            return 0;
+        fk_set_str(out, x->kpart[n->meta], x->kplen[n->meta]);
+        return 1;
     default:
         return 0;
     }
@@ -575,5 +580,64 @@ sfa__fk_fill_slots(const sfa_flowdef *fd, fd_ctx *x)
             if (k >= 0 && !x->slots[k])
                 x->slots[k] = f;
         }
+    }
+}
+
+/* The fields of s, clamped to d's array as sfa__fk_fill_slots clamps them:
+ * *first and the count returned. */
+static uint32_t
+fk_sample_span(const sfa_dgram *d, const sfa_sample *s, uint32_t *first)
+{
+    if (s->field_first >= d->nfields || d->nfields > SFA_DGRAM_MAX_FIELDS)
+        return 0;
+    *first = s->field_first;
+    return s->field_count < d->nfields - s->field_first ? s->field_count
+                                                        : d->nfields - s->field_first;
+}
+
+void
+sfa_fieldidx_build(sfa_fieldidx *ix, const sfa_dgram *d, const sfa_sample *s, double *seen,
+                   double now)
+{
+    uint32_t first = 0, n = fk_sample_span(d, s, &first);
+    uint64_t tag;
+
+    ix->d = d;
+    ix->s = s;
+    if (++ix->gen == 0) {
+        /* After 2^32 builds, start again from clean entries. */
+        memset(ix->ent, 0, sizeof ix->ent);
+        ix->gen = 1;
+    }
+    tag = (uint64_t)ix->gen << 32;
+    /* Backwards, so that the first of repeated fields is the one kept, as
+     * sfa__fk_fill_slots keeps it. */
+    if (!seen) {
+        for (uint32_t i = first + n; i-- > first;) {
+            unsigned id = d->fields[i].id;
+            if (id < SFA_F__COUNT)
+                ix->ent[id] = tag | i;
+        }
+        return;
+    }
+    for (uint32_t i = first + n; i-- > first;) {
+        unsigned id = d->fields[i].id;
+        if (id < SFA_F__COUNT) {
+            ix->ent[id] = tag | i;
+            seen[id] = now;
+        }
+    }
+}
+
+void
+sfa__fk_fill_slots_ix(const sfa_flowdef *fd, const sfa_fieldidx *ix, fd_ctx *x)
+{
+    const uint16_t *fid = sfa__flowdef_slot_fid(fd);
+    int nslots = sfa__flowdef_nslots(fd);
+    uint64_t tag = (uint64_t)ix->gen << 32;
+
+    for (int i = 0; i < nslots; i++) {
+        uint64_t e = ix->ent[fid[i]];
+        x->slots[i] = (e & 0xffffffff00000000ull) == tag ? &ix->d->fields[(uint32_t)e] : NULL;
     }
 }

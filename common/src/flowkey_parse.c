@@ -208,6 +208,13 @@ fk_leaf(fd_comp *c, const char *s, size_t len)
     fk_node *n;
     int fid, type;
 
+    if (c->keyref) {
+        /* A query filter reads the flow's keys, and this is none of them
+         * (sfa__fk_parse matched whole keys first). */
+        sfa__fd_error(c, "filter: '%.*s' is not a key of this flow (keys: %.200s)", fk_show(len), s,
+                      sfa__flowdef_keys_text(c->keyref));
+        return NULL;
+    }
     for (size_t i = 0; i < FK_NMETA; i++) {
         if (strlen(fk_metas[i].name) != len || memcmp(fk_metas[i].name, s, len) != 0)
             continue;
@@ -415,6 +422,13 @@ sfa__fk_parse(fd_comp *c, const char *s, size_t len, int depth)
         s++, len--;
     while (len && isspace((unsigned char)s[len - 1]))
         len--;
+    if (c->keyref && (nt = sfa__flowdef_key_index(c->keyref, s, len)) >= 0) {
+        n = sfa__fd_alloc(c, sizeof *n);
+        n->op = FK_KEYREF;
+        n->meta = nt;
+        n->slot = -1;
+        return n;
+    }
     toks = sfa_xmalloc(sizeof *toks * (FD_MAX_ARGS + 1));
     if (fk_split(c, s, len, toks, &nt))
         goto out;

@@ -32,24 +32,39 @@ fr_u64(uint64_t u, char *out)
     return n;
 }
 
+/* Each octet's text and a dot, as a word whose lowest byte is the first
+ * character (the byte order in memory on little-endian), built at compile
+ * time; its length is 2, 3 or 4. */
+#define FR_OCT(b)                                                                                  \
+    ((b) >= 100 ? (uint32_t)('0' + (b) / 100) | (uint32_t)('0' + (b) / 10 % 10) << 8 |             \
+                      (uint32_t)('0' + (b) % 10) << 16 | (uint32_t)'.' << 24                       \
+     : (b) >= 10                                                                                   \
+         ? (uint32_t)('0' + (b) / 10) | (uint32_t)('0' + (b) % 10) << 8 | (uint32_t)'.' << 16      \
+         : (uint32_t)('0' + (b)) | (uint32_t)'.' << 8)
+#define FR_OCT4(b) FR_OCT(b), FR_OCT((b) + 1), FR_OCT((b) + 2), FR_OCT((b) + 3)
+#define FR_OCT16(b) FR_OCT4(b), FR_OCT4((b) + 4), FR_OCT4((b) + 8), FR_OCT4((b) + 12)
+#define FR_OCT64(b) FR_OCT16(b), FR_OCT16((b) + 16), FR_OCT16((b) + 32), FR_OCT16((b) + 48)
+
+static const uint32_t fr_oct[256] = {FR_OCT64(0), FR_OCT64(64), FR_OCT64(128), FR_OCT64(192)};
+
+/* Dotted quad into out (at least 16 bytes): each octet's word is stored
+ * whole and the next one overwrites what follows its text. No branches on
+ * the number of digits, which random addresses would mispredict. */
 static size_t
 fr_ip4(const uint8_t *a, char *out)
 {
     size_t n = 0;
 
     for (int i = 0; i < 4; i++) {
-        unsigned b = a[i];
-        if (i)
-            out[n++] = '.';
-        if (b >= 100) {
-            out[n++] = (char)('0' + b / 100);
-            out[n++] = (char)('0' + b / 10 % 10);
-        } else if (b >= 10) {
-            out[n++] = (char)('0' + b / 10);
-        }
-        out[n++] = (char)('0' + b % 10);
+        uint32_t w = fr_oct[a[i]];
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap32(w);
+#endif
+        memcpy(out + n, &w, 4);
+        n += 2 + (a[i] >= 10) + (a[i] >= 100);
     }
-    return n;
+    return n - 1;
 }
 
 static size_t

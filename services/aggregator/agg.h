@@ -8,6 +8,7 @@
  *   agg_config.c  properties table
  *   window.c      the smoothing (forward exponential decay, see proto/FLOWS.md)
  *   flow_table.c  one definition's keys: hash, values, top-n, cap, expiry
+ *                 (flow_table_read.c reads them; layout in flow_table_int.h)
  *   datasource.c  registry of data sources (agent + source id) -> small ids
  *   defs.c        defs.v1: compile definitions, swap the set by version
  *   assign.c      bucket ownership (sfa/shard.h), lane sockets, subscriptions
@@ -138,7 +139,7 @@ uint32_t agg_dsreg_count(const agg_dsreg *r);
 uint32_t agg_dsreg_limit(const agg_dsreg *r); /* 1 + highest id ever given */
 size_t agg_dsreg_bytes(const agg_dsreg *r);
 
-/* ---- one definition's flow table (flow_table.c) ---- */
+/* ---- one definition's flow table (flow_table.c, flow_table_read.c) ---- */
 
 typedef struct agg_table agg_table;
 
@@ -275,6 +276,7 @@ typedef struct agg_core {
     agg_dsreg *dsreg;
     sfa_seqtrack *seq;
     sfa_dgram *scratch;
+    sfa_fieldidx *fidx; /* the fields of the sample being evaluated, by id */
     agg_batch *batch;
     double field_seen[SFA_F__COUNT]; /* last time each field appeared in a flow sample */
     double flow_seen;                /* last flow sample (metadata keys) */

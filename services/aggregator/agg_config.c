@@ -67,18 +67,12 @@ static void
 agg_config_resolve(agg_config *cfg)
 {
     char buf[320], host[256];
-    unsigned uid = (unsigned)getuid();
 
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/samples", uid);
-    sfa_config_default_str(&cfg->bus_collectors, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/defs", uid);
-    sfa_config_default_str(&cfg->bus_defs, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/query", uid);
-    sfa_config_default_str(&cfg->bus_query, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/metrics", uid);
-    sfa_config_default_str(&cfg->bus_metrics, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/flowlog", uid);
-    sfa_config_default_str(&cfg->bus_flowlog, buf);
+    sfa_config_default_ipc(&cfg->bus_collectors, "samples");
+    sfa_config_default_ipc(&cfg->bus_defs, "defs");
+    sfa_config_default_ipc(&cfg->bus_query, "query");
+    sfa_config_default_ipc(&cfg->bus_metrics, "metrics");
+    sfa_config_default_ipc(&cfg->bus_flowlog, "flowlog");
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';

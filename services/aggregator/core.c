@@ -31,6 +31,7 @@ agg_core_init(agg_core *c, const agg_config *cfg, double now)
     c->seq = sfa_seqtrack_create();
     c->scratch = sfa_xmalloc(sizeof *c->scratch);
     c->batch = sfa_xcalloc(1, sizeof *c->batch);
+    c->fidx = sfa_xcalloc(1, sizeof *c->fidx);
     c->members = json_array();
     c->counters = agg_counters_create((uint32_t)cfg->maxsources);
 }
@@ -45,6 +46,7 @@ agg_core_fini(agg_core *c)
     sfa_seqtrack_destroy(c->seq);
     free(c->scratch);
     free(c->batch);
+    free(c->fidx);
     free(c->id);
     memset(c, 0, sizeof *c);
 }

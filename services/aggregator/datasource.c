@@ -8,8 +8,9 @@
  * lost bucket can be purged. Ids of released sources are reused.
  *
  * Lookups are an open-addressing hash (linear probing, backward-shift
- * deletion) with a one-entry cache, since consecutive samples of a
- * datagram mostly share their source. Allocation happens only when a new
+ * deletion) behind a small cache of the last hit per source index (16
+ * entries, by index modulo 16), since the samples of a datagram come from
+ * one agent and a few of its sources. Allocation happens only when a new
  * source arrives and the arrays grow. Loop thread only.
  */
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "agg.h"
 
 #define DSREG_MIN_SLOTS 256
+#define DSREG_CACHE 16 /* power of two */
 
 struct agg_dsreg {
     agg_ds *v;        /* by id */
@@ -34,7 +36,7 @@ struct agg_dsreg {
     uint32_t nfree;
     uint32_t *slots; /* id + 1, 0 = empty */
     uint32_t mask;
-    uint32_t cache; /* id + 1 of the last hit, 0 = none */
+    uint32_t cache[DSREG_CACHE]; /* id + 1 of the last hit by ds_index, 0 = none */
 };
 
 static uint32_t
@@ -138,16 +140,16 @@ int
 agg_dsreg_id(agg_dsreg *r, const sfa_addr *agent, uint32_t ds_class, uint32_t ds_index,
              uint32_t *id)
 {
-    uint32_t h, i, n;
+    uint32_t *cache = &r->cache[ds_index & (DSREG_CACHE - 1)], h, i, n;
 
-    if (r->cache && dsreg_same(&r->v[r->cache - 1], agent, ds_class, ds_index)) {
-        *id = r->cache - 1;
+    if (*cache && dsreg_same(&r->v[*cache - 1], agent, ds_class, ds_index)) {
+        *id = *cache - 1;
         return 0;
     }
     h = dsreg_hash(agent, ds_class, ds_index);
     for (i = h & r->mask; (n = r->slots[i]) != 0; i = (i + 1) & r->mask) {
         if (r->hashes[n - 1] == h && dsreg_same(&r->v[n - 1], agent, ds_class, ds_index)) {
-            r->cache = n;
+            *cache = n;
             *id = n - 1;
             return 0;
         }
@@ -162,7 +164,7 @@ agg_dsreg_id(agg_dsreg *r, const sfa_addr *agent, uint32_t ds_class, uint32_t ds
         dsreg_grow_index(r);
     else
         dsreg_place(r, n);
-    r->cache = n + 1;
+    *cache = n + 1;
     *id = n;
     return 0;
 }
@@ -222,8 +224,9 @@ agg_dsreg_release(agg_dsreg *r, uint32_t id)
     dsreg_unslot(r, i);
     r->v[id].used = 0;
     r->count--;
-    if (r->cache == id + 1)
-        r->cache = 0;
+    for (i = 0; i < DSREG_CACHE; i++)
+        if (r->cache[i] == id + 1)
+            r->cache[i] = 0;
     r->free = sfa_xrealloc(r->free, ((size_t)r->nfree + 1) * sizeof *r->free);
     r->free[r->nfree++] = id;
 }

@@ -28,6 +28,8 @@
  * keys up to 39 bytes sit inside the entry, longer ones in a slab of
  * power-of-two size classes with free lists. Nothing is allocated per
  * sample except when a chunk, the index or a slab block must grow.
+ * The layout is in flow_table_int.h; reading the values (answers, topKeys,
+ * totals) and the memory accounting are in flow_table_read.c.
  * Loop thread only.
  */
 #include <math.h>
@@ -38,105 +40,46 @@
 #include <sfa/mem.h>
 
 #include "agg.h"
-
-#define FT_CHUNK_SHIFT 10
-#define FT_CHUNK (1u << FT_CHUNK_SHIFT)
-#define FT_MIN_SLOTS 1024u
-#define FT_KEY_CLASSES 7 /* 16, 32, ..., 1024 bytes */
-#define FT_KEY_MIN 16
-#define FT_SLAB_BYTES (64 * 1024)
-#define FT_EVICT_FRACTION 32
-#define FT_INLINE 40       /* keys up to 39 bytes live inside the entry */
-#define FT_KEY_INLINE 0xff /* keycls of an inline key */
-#define FT_TOP 1           /* flags: in its source's top n */
-#define FT_USED 2          /* flags: a live entry */
-
-typedef union ft_col {
-    struct {
-        double a, b;
-    } d;
-    struct {
-        uint64_t cur, prev;
-    } m;
-} ft_col;
-
-typedef struct ft_entry {
-    uint32_t hash;
-    uint32_t ds; /* data source; next free entry while free */
-    uint16_t keylen;
-    uint8_t keycls; /* key slab size class, or FT_KEY_INLINE */
-    uint8_t flags;  /* FT_USED, FT_TOP */
-    uint32_t _pad;
-    double last; /* time of the last update */
-    double rank; /* forward-decayed ranking sum */
-    union {
-        char *ptr;           /* keylen bytes + NUL in the key slab */
-        char inl[FT_INLINE]; /* or here */
-    } key;
-    ft_col col[]; /* nvalues */
-} ft_entry;
-
-typedef struct ft_dsstate {
-    double total; /* forward-decayed sum of the rank contributions of every key */
-    double last;  /* time of the last sample */
-    uint32_t nkeys;
-    uint16_t ntop, minpos;
-    uint32_t top[]; /* entry indexes, n of them */
-} ft_dsstate;
-
-typedef struct ft_slab {
-    struct ft_slab *next;
-    size_t used;
-    _Alignas(16) char data[FT_SLAB_BYTES];
-} ft_slab;
-
-struct agg_table {
-    agg_window win;
-    int n; /* top-n size */
-    int nvalues;
-    int kind[SFA_FLOWDEF_MAX_VALUES];
-    int rank_is_value; /* column 0 is SUM */
-    int has_epochs;    /* some column is MIN, MAX or COUNT */
-    size_t esize;      /* bytes per entry */
-    size_t maxkeys;
-    /* entries */
-    char **chunks;
-    uint32_t nchunks;
-    uint32_t limit;     /* entry indexes given: 0..limit-1 */
-    uint32_t free_head; /* index + 1 of the first free entry */
-    /* index */
-    uint64_t *slots; /* hash << 32 | (index + 1); 0 empty */
-    uint32_t mask;
-    /* key slab */
-    ft_slab *slabs[FT_KEY_CLASSES];
-    char *key_free[FT_KEY_CLASSES];
-    size_t slab_count;
-    /* per data source */
-    ft_dsstate **dss;
-    uint32_t ndss;
-    size_t dss_bytes;
-    agg_table_stats st;
-};
+#include "flow_table_int.h"
 
 /* ---- helpers ---- */
 
-static inline ft_entry *
-ft_at(const agg_table *t, uint32_t idx)
+/* The last n (1..7) bytes of a key, zero-extended as memcpy into a
+ * zeroed word would give them. Copying them byte by byte and loading the
+ * word back stalls (the load cannot be forwarded from byte stores), so on
+ * little-endian they come from whole loads: when 8 bytes end at k + n
+ * (back8: the key is that long), one load shifted; otherwise two 4-byte
+ * or three 1-byte loads that overlap. */
+static inline uint64_t
+ft_tail(const char *k, size_t n, int back8)
 {
-    return (ft_entry *)(t->chunks[idx >> FT_CHUNK_SHIFT] +
-                        (size_t)(idx & (FT_CHUNK - 1)) * t->esize);
-}
+    uint64_t w = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t lo, hi;
 
-static inline const char *
-ft_key(const ft_entry *e)
-{
-    return e->keycls == FT_KEY_INLINE ? e->key.inl : e->key.ptr;
+    if (back8) {
+        memcpy(&w, k + n - 8, 8);
+        return w >> (8 * (8 - n));
+    }
+    if (n >= 4) {
+        memcpy(&lo, k, 4);
+        memcpy(&hi, k + n - 4, 4);
+        return lo | (uint64_t)hi << (8 * (n - 4));
+    }
+    return (uint64_t)(uint8_t)k[0] | (uint64_t)(uint8_t)k[n / 2] << (8 * (n / 2)) |
+           (uint64_t)(uint8_t)k[n - 1] << (8 * (n - 1));
+#else
+    (void)back8;
+    memcpy(&w, k, n);
+    return w;
+#endif
 }
 
 static uint32_t
 ft_hash(uint32_t ds, const char *k, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ ds ^ ((uint64_t)n << 40), w;
+    int back8 = n >= 8;
 
     while (n >= 8) {
         memcpy(&w, k, 8);
@@ -145,11 +88,8 @@ ft_hash(uint32_t ds, const char *k, size_t n)
         k += 8;
         n -= 8;
     }
-    if (n) {
-        w = 0;
-        memcpy(&w, k, n);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-    }
+    if (n)
+        h = (h ^ ft_tail(k, n, back8)) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
@@ -705,118 +645,6 @@ agg_table_add_hashed(agg_table *t, uint32_t ds, const char *key, size_t keylen, 
     ft_top_touch(t, s, idx, e);
 }
 
-/* ---- reading ---- */
-
-static double
-ft_col_read(const agg_table *t, const ft_entry *e, int c, int64_t k)
-{
-    const ft_col *col = &e->col[c];
-    double v;
-
-    switch (t->kind[c]) {
-    case SFA_VALUE_SUM:
-        return agg_window_read(&t->win, col->d.a);
-    case SFA_VALUE_AVG:
-        return col->d.b > 0 ? col->d.a / col->d.b : 0;
-    case SFA_VALUE_MIN:
-        v = k == 0 ? fmin(col->d.a, col->d.b) : k == 1 ? col->d.a : NAN;
-        return isnan(v) ? 0 : v;
-    case SFA_VALUE_MAX:
-        v = k == 0 ? fmax(col->d.a, col->d.b) : k == 1 ? col->d.a : NAN;
-        return isnan(v) ? 0 : v;
-    case SFA_VALUE_COUNT:
-        return k == 0   ? agg_window_distinct(col->m.cur | col->m.prev)
-               : k == 1 ? agg_window_distinct(col->m.cur)
-                        : 0;
-    default:
-        return 0;
-    }
-}
-
-static void
-ft_read(const agg_table *t, const ft_entry *e, agg_flow *f)
-{
-    int64_t k = agg_window_epoch(&t->win, t->win.now) - agg_window_epoch(&t->win, e->last);
-
-    f->key = ft_key(e);
-    f->keylen = e->keylen;
-    f->ds = e->ds;
-    f->last = e->last;
-    f->nvalues = t->nvalues;
-    for (int c = 0; c < t->nvalues; c++)
-        f->values[c] = ft_col_read(t, e, c, k);
-    f->value = f->values[0];
-}
-
-void
-agg_table_each(agg_table *t, double now, int (*cb)(const agg_flow *f, void *arg), void *arg)
-{
-    agg_flow f;
-
-    agg_table_at(t, now);
-    for (uint32_t i = 0; i < t->limit; i++) {
-        ft_entry *e = ft_at(t, i);
-
-        if (!(e->flags & FT_USED))
-            continue;
-        ft_read(t, e, &f);
-        if (cb(&f, arg))
-            return;
-    }
-}
-
-double
-agg_table_total(agg_table *t, uint32_t ds, double now)
-{
-    agg_table_at(t, now);
-    if (ds >= t->ndss || !t->dss[ds])
-        return 0;
-    return agg_window_read(&t->win, t->dss[ds]->total);
-}
-
-uint32_t
-agg_table_ds_limit(const agg_table *t)
-{
-    return t->ndss;
-}
-
-int
-agg_table_ds_active(const agg_table *t, uint32_t ds)
-{
-    return ds < t->ndss && t->dss[ds] != NULL;
-}
-
-double
-agg_table_ds_last(const agg_table *t, uint32_t ds)
-{
-    return ds < t->ndss && t->dss[ds] ? t->dss[ds]->last : 0;
-}
-
-static int
-ft_flow_cmp_desc(const void *a, const void *b)
-{
-    const agg_flow *x = a, *y = b;
-
-    if (x->value != y->value)
-        return x->value > y->value ? -1 : 1;
-    return strcmp(x->key, y->key);
-}
-
-size_t
-agg_table_topkeys(agg_table *t, uint32_t ds, double now, agg_flow *out, size_t cap)
-{
-    ft_dsstate *s;
-    size_t n = 0;
-
-    agg_table_at(t, now);
-    if (ds >= t->ndss || !(s = t->dss[ds]))
-        return 0;
-    for (uint16_t i = 0; i < s->ntop && n < cap; i++)
-        ft_read(t, ft_at(t, s->top[i]), &out[n++]);
-    qsort(out, n, sizeof *out, ft_flow_cmp_desc);
-    return n;
-}
-
 /* ---- maintenance ---- */
 
 void
@@ -861,13 +689,4 @@ agg_table_purge(agg_table *t, int (*dead)(uint32_t ds, void *arg), void *arg)
             t->dss_bytes -= sizeof(ft_dsstate) + (size_t)t->n * sizeof(uint32_t);
         }
     }
-}
-
-void
-agg_table_get_stats(const agg_table *t, agg_table_stats *st)
-{
-    *st = t->st;
-    st->bytes = sizeof *t + (size_t)t->nchunks * (FT_CHUNK * t->esize + sizeof(char *)) +
-                ((size_t)t->mask + 1) * sizeof *t->slots + t->slab_count * sizeof(ft_slab) +
-                (size_t)t->ndss * sizeof *t->dss + t->dss_bytes;
 }

@@ -133,14 +133,19 @@ ingest_sample(ingest_ctx *x, const sfa_dgram *d, const sfa_sample *s)
 
     c->st.samples_in++;
     c->flow_seen = x->now;
-    for (uint32_t i = 0; i < s->field_count; i++) {
-        unsigned id = d->fields[s->field_first + i].id;
+    if (c->ndefs == 0) {
+        /* Nothing to evaluate: only note the keys seen (for /flowkeys). */
+        for (uint32_t i = 0; i < s->field_count; i++) {
+            unsigned id = d->fields[s->field_first + i].id;
 
-        if (id < SFA_F__COUNT)
-            c->field_seen[id] = x->now;
-    }
-    if (c->ndefs == 0)
+            if (id < SFA_F__COUNT)
+                c->field_seen[id] = x->now;
+        }
         return;
+    }
+    /* One pass over the fields notes the keys seen and indexes them for
+     * every definition. */
+    sfa_fieldidx_build(c->fidx, d, s, c->field_seen, x->now);
     if (agg_dsreg_id(c->dsreg, &d->agent, s->ds_class, s->ds_index, &ds) != 0) {
         c->st.sources_full++;
         c->st.flows_lost++;
@@ -153,8 +158,8 @@ ingest_sample(ingest_ctx *x, const sfa_dgram *d, const sfa_sample *s)
         if (b->n == AGG_PENDING_MAX || AGG_PENDING_ARENA - b->used < SFA_FLOWDEF_KEY_MAX)
             ingest_flush(b);
         p = &b->p[b->n];
-        if (!sfa_flowdef_eval(def->fd, d, s, c->tabs, b->arena + b->used, SFA_FLOWDEF_KEY_MAX,
-                              &keylen, p->vals))
+        if (!sfa_flowdef_eval_ix(def->fd, c->fidx, c->tabs, b->arena + b->used, SFA_FLOWDEF_KEY_MAX,
+                                 &keylen, p->vals))
             continue;
         p->table = def->table;
         p->ds = ds;

@@ -17,15 +17,21 @@
  * key's total is spread over shards, so each shard returns every key it
  * has (minValue is left to the gateway), largest first, capped at
  * max(maxFlows, AGG_SUM_CANDIDATES); the merge is exact below that cap.
- * A query-time "filter" is not applied yet (the answer is unfiltered).
+ * A query-time "filter" (sfa/flowquery.h, over the definition's keys) is
+ * applied to the merged keys before the top maxFlows are taken, so
+ * maxFlows counts matching flows; a filter that does not compile against
+ * this aggregator's copy of the definition (it changed meanwhile) gives
+ * an empty result and an "error".
  *
  * Answers are built synchronously on the loop thread; reading a table of
  * 100k keys takes a few milliseconds.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sfa/flowquery.h>
 #include <sfa/log.h>
 #include <sfa/mem.h>
 #include <sfa/stats.h>
@@ -186,8 +192,26 @@ rf_entry_json(const rf_query *q, const rf_group *g, int sum)
     return o;
 }
 
+/* The query's filter, compiled against def: 0 with *out (NULL when there
+ * is none), or SFA_EFORMAT with the message in err. */
+static int
+rf_filter(const agg_def *def, const json_t *args, sfa_flowquery **out, char *err, size_t errcap)
+{
+    const json_t *f = json_object_get(args, "filter");
+
+    *out = NULL;
+    if (!f || json_is_null(f))
+        return 0;
+    if (!json_is_string(f)) {
+        snprintf(err, errcap, "filter must be a string");
+        return SFA_EFORMAT;
+    }
+    return sfa_flowquery_compile(def->fd, json_string_value(f), json_string_length(f), out, err,
+                                 errcap);
+}
+
 static json_t *
-rf_activeflows(agg_core *c, const json_t *args, double now)
+rf_activeflows(agg_core *c, const json_t *args, double now, json_t *ans)
 {
     const char *name = json_string_value(json_object_get(args, "name"));
     json_t *mf = json_object_get(args, "maxFlows"), *mv = json_object_get(args, "minValue");
@@ -200,9 +224,15 @@ rf_activeflows(agg_core *c, const json_t *args, double now)
     rf_group *groups;
     size_t ng = 0, limit, out = 0;
     json_t *result = json_array();
+    sfa_flowquery *fq = NULL;
+    char err[256];
 
     if (!def)
         return result;
+    if (rf_filter(def, args, &fq, err, sizeof err) != 0) {
+        json_object_set_new(ans, "error", json_string(err));
+        return result;
+    }
     q.nx = agg_table_nvalues(def->table) - 1;
     q.allowed = rf_allowed(c, json_object_get(args, "agents"));
     agg_table_each(def->table, now, rf_collect, &q);
@@ -227,11 +257,16 @@ rf_activeflows(agg_core *c, const json_t *args, double now)
     if (sum && limit < AGG_SUM_CANDIDATES)
         limit = AGG_SUM_CANDIDATES;
     for (size_t i = 0; i < ng && out < limit; i++) {
+        const rf_item *first = &q.items[groups[i].first];
+
         if (!sum && groups[i].value < min_value)
             break; /* sorted: the rest are smaller */
+        if (fq && !sfa_flowquery_match(fq, c->tabs, first->key, first->keylen))
+            continue;
         json_array_append_new(result, rf_entry_json(&q, &groups[i], sum));
         out++;
     }
+    sfa_flowquery_destroy(fq);
     free(groups);
     free(q.items);
     free(q.extra);
@@ -360,7 +395,7 @@ agg_respond_answer(agg_core *c, const json_t *q, double now)
     else if (strcmp(op, "hello") == 0)
         rf_hello(c, ans);
     else if (strcmp(op, "activeflows") == 0)
-        json_object_set_new(ans, "result", rf_activeflows(c, q, now));
+        json_object_set_new(ans, "result", rf_activeflows(c, q, now, ans));
     else if (strcmp(op, "flowkeys") == 0)
         json_object_set_new(ans, "result", rf_flowkeys(c, now));
     else if (strcmp(op, "stats") == 0)

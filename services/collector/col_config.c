@@ -64,12 +64,9 @@ col_config_resolve(col_config *cfg)
 {
     char buf[320];
     char host[256];
-    unsigned uid = (unsigned)getuid();
 
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/samples", uid);
-    sfa_config_default_str(&cfg->bus_samples, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/control", uid);
-    sfa_config_default_str(&cfg->bus_control, buf);
+    sfa_config_default_ipc(&cfg->bus_samples, "samples");
+    sfa_config_default_ipc(&cfg->bus_control, "control");
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';

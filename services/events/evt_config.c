@@ -71,13 +71,10 @@ evt_config_resolve(evt_config *cfg)
         {offsetof(evt_config, bus_query), "query"},
     };
     char buf[320];
-    unsigned uid = (unsigned)getuid();
     const char *sd = getenv("STATE_DIRECTORY");
 
-    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
-        snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/%s", uid, urls[i].leaf);
-        sfa_config_default_str((char **)((char *)cfg + urls[i].off), buf);
-    }
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+        sfa_config_default_ipc((char **)((char *)cfg + urls[i].off), urls[i].leaf);
     /* systemd may pass several directories separated by ':'; use the first. */
     if (sd && sd[0]) {
         snprintf(buf, sizeof buf, "%.*s", (int)strcspn(sd, ":"), sd);

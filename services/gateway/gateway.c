@@ -187,8 +187,9 @@ gw_start_http(gw_ctx *g)
     gw_http_add_routes(g->http, gw_event_routes, g);
     gw_http_add_routes(g->http, gw_metric_routes, g);
     gw_http_add_routes(g->http, gw_prometheus_routes, g);
-    gw_http_add_routes(g->http, gw_app_routes, g); /* scripts' HTTP handlers */
-    gw_http_add_routes(g->http, gw_www_routes, g); /* the web pages */
+    gw_http_add_routes(g->http, gw_app_routes, g);     /* scripts' HTTP handlers */
+    gw_http_add_routes(g->http, gw_www_routes, g);     /* the web pages */
+    gw_http_add_routes(g->http, gw_apphtml_routes, g); /* dropped-in apps' pages */
     gw_www_announce(g->cfg);
     return 0;
 }

@@ -41,6 +41,7 @@ typedef struct gw_config {
     long flows_max;        /* logged flow records kept for /flows/json */
     char *html_dir;        /* http.html.dir: the web pages (route_www.c) */
     char *html_redirect;   /* http.html.redirect: where / sends browsers */
+    char *app_dir;         /* script.appdir: dropped-in apps (route_apphtml.c) */
 
     /* Browse Flows (route_browse.c), sFlow-RT's browse-flows.* properties */
     long browse_max_flows;   /* maxFlows: top flows per chart */
@@ -78,7 +79,9 @@ typedef struct gw_match {
 } gw_match;
 
 /* Match path (no query string; len bytes) against pattern ("/flow/{name}/json":
- * literal segments compare exactly, {x} takes one segment, possibly empty).
+ * literal segments compare exactly, {x} takes one segment, possibly empty; a
+ * last segment "*" takes the rest of the path at any depth, possibly empty,
+ * so "/a/" followed by "*" matches "/a/", "/a/b" and "/a/b/c").
  * Returns 1 and fills m on a match (check m->bad), 0 otherwise. */
 int gw_route_match(const char *pattern, const char *path, size_t len, gw_match *m);
 
@@ -214,6 +217,8 @@ int gw_hold_client_gone(const gw_hold *h);
 void gw_hold_on_gone(gw_hold *h, void (*gone)(void *arg), void *arg);
 void gw_hold_reply_json(gw_hold *h, int status, json_t *body);     /* takes body */
 void gw_hold_reply_text(gw_hold *h, int status, const char *text); /* text/plain, copied */
+/* A body already encoded (body and ctype borrowed; the body is copied). */
+void gw_hold_reply_body(gw_hold *h, int status, const char *ctype, const char *body, size_t len);
 void gw_hold_reply_error(gw_hold *h, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -406,6 +411,7 @@ extern const gw_route gw_www_routes[];        /* route_www.c */
 extern const gw_route gw_metric_routes[];     /* route_metrics.c */
 extern const gw_route gw_prometheus_routes[]; /* route_prometheus.c */
 extern const gw_route gw_app_routes[];        /* route_apps.c */
+extern const gw_route gw_apphtml_routes[];    /* route_apphtml.c, after gw_www_routes */
 
 /* Validate a threshold spec (route_events.c): metric a non-empty name,
  * value a finite number, byFlow a boolean, timeout seconds from 0, filter
@@ -509,6 +515,25 @@ uint64_t gw_collectors_gaps(const gw_collectors *c); /* control messages missed 
 const char *gw_www_default_dir(void);
 /* Log where pages come from; warn when the directory has no index. */
 void gw_www_announce(const gw_config *cfg);
+/* The content type served for file name (a static string), or NULL for an
+ * extension not in the table. */
+const char *gw_www_ctype(const char *name);
+/* Is one decoded path segment safe to join under a directory (not empty,
+ * no leading '.', no '/', backslash or control byte)? The last one may be empty
+ * (a directory URL: its index.html) when last is set. */
+int gw_www_segment_ok(const char *s, int last);
+/* Is the real path of file inside the real path of dir (symbolic links
+ * resolved)? Both borrowed. */
+int gw_www_inside(const char *dir, const char *file);
+/* Answer r with the small HTML 404 page. */
+void gw_www_not_found(gw_req *r);
+
+/* route_apphtml.c: the apps in script.appdir as /apps/json lists them,
+ * {"<app>": {"entry": "/html/" when html/ exists, "scripts": ["scripts/x.js"]}}
+ * (returns new; empty when the directory is absent). */
+json_t *gw_apphtml_apps(const gw_ctx *g);
+/* Add the built-in Browse Flows to apps (borrowed) when its pages exist. */
+void gw_apphtml_builtin(const gw_ctx *g, json_t *apps);
 
 typedef struct gw_browse gw_browse;
 /* Start Browse Flows' bookkeeping (a 1 s timer) for g (borrowed; needs

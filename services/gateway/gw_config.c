@@ -57,6 +57,9 @@ const sfa_cfg_opt gw_config_table[] = {
            "<datadir>/sfa/www)"),
     GW_OPT("http.html.redirect", SFA_CFG_STR, "./html/index.html", html_redirect, 0, 0,
            "where / redirects browsers"),
+    GW_OPT("script.appdir", SFA_CFG_STR, "app", app_dir, 0, 0,
+           "directory of sFlow-RT apps (as sfa-scripts): /app/<name>/html/... serves "
+           "<appdir>/<name>/html/, /apps/json lists them"),
     GW_OPT("browse-flows.maxFlows", SFA_CFG_INT, "10", browse_max_flows, 1, 100,
            "Browse Flows: top flows per chart"),
     GW_OPT("browse-flows.minValue", SFA_CFG_DOUBLE, "0.01", browse_min_value, 0, 1e300,
@@ -80,19 +83,13 @@ static void
 gw_config_resolve(gw_config *cfg)
 {
     char buf[320];
-    unsigned uid = (unsigned)getuid();
     const char *sd = getenv("STATE_DIRECTORY");
 
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/defs", uid);
-    sfa_config_default_str(&cfg->bus_defs, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/query", uid);
-    sfa_config_default_str(&cfg->bus_query, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/control", uid);
-    sfa_config_default_str(&cfg->bus_control, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/events", uid);
-    sfa_config_default_str(&cfg->bus_events, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/flowlog", uid);
-    sfa_config_default_str(&cfg->bus_flowlog, buf);
+    sfa_config_default_ipc(&cfg->bus_defs, "defs");
+    sfa_config_default_ipc(&cfg->bus_query, "query");
+    sfa_config_default_ipc(&cfg->bus_control, "control");
+    sfa_config_default_ipc(&cfg->bus_events, "events");
+    sfa_config_default_ipc(&cfg->bus_flowlog, "flowlog");
     /* systemd may pass several directories separated by ':'; use the first. */
     if (sd && sd[0]) {
         snprintf(buf, sizeof buf, "%.*s", (int)strcspn(sd, ":"), sd);

@@ -305,6 +305,18 @@ gw_hold_reply_text(gw_hold *hd, int status, const char *text)
 }
 
 void
+gw_hold_reply_body(gw_hold *hd, int status, const char *ctype, const char *body, size_t len)
+{
+    hd->gone = NULL;
+    hd->h->st.pending--;
+    if (hd->r)
+        http_send(hd->r, status, ctype, body, len);
+    else
+        hd->h->st.abandoned++;
+    http_hold_unref(hd);
+}
+
+void
 gw_hold_reply_error(gw_hold *hd, int status, const char *fmt, ...)
 {
     va_list ap;

@@ -10,13 +10,14 @@
  * A request with nothing newer is parked: the held request (gw_hold) and
  * a libuv timer for its timeout, in a list. No thread waits. When records
  * arrive, gw_lp_notify answers every parked request that now has
- * something newer; the timer answers [] when the timeout passes; if the
- * client goes away first the waiter is dropped: at once when h2o disposes
- * the request, else within LP_PROBE_MS (a sweep peeks at every parked
- * connection, gw_hold_client_gone, since h2o does not read a connection
- * whose request it is answering). A waiter is freed in its timer's close callback, and the log
- * itself only after every waiter is gone, so no callback meets freed
- * memory.
+ * something newer (each distinct answer is encoded once per call and
+ * copied to every client that asked for it); the timer answers [] when
+ * the timeout passes; if the client goes away first the waiter is
+ * dropped: at once when h2o disposes the request, else within LP_PROBE_MS
+ * (a sweep peeks at every parked connection, gw_hold_client_gone, since
+ * h2o does not read a connection whose request it is answering). A waiter
+ * is freed in its timer's close callback, and the log itself only after
+ * every waiter is gone, so no callback meets freed memory.
  *
  * Records are shared (reference counted) between the log and the answers
  * being built, and never modified after gw_lp_add. Loop thread only.
@@ -211,6 +212,79 @@ lp_wait_answer(lp_wait *w)
     lp_wait_end(w);
 }
 
+/* Bodies encoded during one gw_lp_notify pass. Parked clients mostly ask
+ * the same (cursor, max, name); jansson takes about 4 us to build and
+ * encode an answer of one event and 30 us for ten, so encoding it once
+ * instead of once per client saves 4-30 ms when a thousand wake at once.
+ * What remains per client is mostly the write(2) of its answer. */
+typedef struct lp_body {
+    int64_t after;
+    size_t max;
+    char *name; /* NULL: any */
+    char *json; /* NULL: slot unused */
+    size_t len;
+} lp_body;
+
+#define LP_BODIES 8
+
+static int
+lp_body_is(const lp_body *b, const lp_wait *w)
+{
+    return b->json && b->after == w->after && b->max == w->max &&
+           (b->name ? w->name && strcmp(b->name, w->name) == 0 : !w->name);
+}
+
+/* The encoded answer for w, from cache or made (and cached in the slot
+ * *next, round robin). NULL if it cannot be encoded. */
+static const lp_body *
+lp_body_get(lp_body *cache, size_t *next, const lp_wait *w)
+{
+    lp_body *b;
+    json_t *arr;
+
+    for (size_t i = 0; i < LP_BODIES; i++)
+        if (lp_body_is(&cache[i], w))
+            return &cache[i];
+    b = &cache[*next];
+    *next = (*next + 1) % LP_BODIES;
+    free(b->json);
+    free(b->name);
+    arr = gw_lp_query(w->lp, w->after, w->max, w->name);
+    b->json = json_dumps(arr, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(arr);
+    b->len = b->json ? strlen(b->json) : 0;
+    b->after = w->after;
+    b->max = w->max;
+    b->name = w->name ? sfa_xstrdup(w->name) : NULL;
+    return b->json ? b : NULL;
+}
+
+static void
+lp_body_free(lp_body *cache)
+{
+    for (size_t i = 0; i < LP_BODIES; i++) {
+        free(cache[i].json);
+        free(cache[i].name);
+    }
+}
+
+/* lp_wait_answer with the pass's cache of encoded answers. */
+static void
+lp_wait_answer_cached(lp_wait *w, lp_body *cache, size_t *next)
+{
+    const lp_body *b = lp_body_get(cache, next, w);
+    gw_hold *h = w->hold;
+
+    if (!b) {
+        lp_wait_answer(w); /* answers the encoding error */
+        return;
+    }
+    w->hold = NULL;
+    gw_hold_on_gone(h, NULL, NULL);
+    gw_hold_reply_body(h, 200, "application/json", b->json, b->len);
+    lp_wait_end(w);
+}
+
 /* Drop the parked requests whose clients have gone. */
 static void
 lp_probe(uv_timer_t *t)
@@ -287,15 +361,18 @@ gw_lp_notify(gw_lp *lp)
 {
     lp_wait *w = lp->waiters, *next;
     uint64_t t0 = sfa_clock_us(), n = 0;
+    lp_body cache[LP_BODIES] = {{0}};
+    size_t slot = 0;
 
     for (; w; w = next) {
         next = w->next;
         if (w->hold && lp_has_newer(lp, w->after, w->name)) {
             lp->st.woken++;
-            lp_wait_answer(w);
+            lp_wait_answer_cached(w, cache, &slot);
             n++;
         }
     }
+    lp_body_free(cache);
     if (n > 0) {
         lp->st.wake_n = n;
         lp->st.wake_us = sfa_clock_us() - t0;

@@ -1,10 +1,13 @@
 /* route_apps.c - sFlow-RT's script and app resources, answered by the
  * scripts service (sfa-scripts) over the query bus.
  *
- *   ANY /app/{app}/scripts/{script}.js/[{segment}/]{format}
+ *   ANY /app/{app}/scripts/{script}.js/[{segment}/...]{format}
  *                        -> the script's setHttpHandler (survey "script.http")
  *   GET /scripts/json    -> every script's state (survey "scripts")
- *   GET /apps/json       -> the installed apps (survey "apps"); 404 when none
+ *   GET /apps/json       -> the installed apps: the apps in script.appdir as
+ *                           the gateway sees them (route_apphtml.c), updated
+ *                           by sfa-scripts' answer (survey "apps"), and the
+ *                           built-in Browse Flows; 404 when none
  *
  * sfa-scripts answers every survey with "role":"scripts"; only those
  * answers count here (aggregators answer these ops with an error, the
@@ -17,13 +20,13 @@
  * APPS_DEADLINE_MS, above sfa-scripts' default per-callback limit
  * (script.timeout, 10 s), so a slow handler is answered by the script or
  * by its watchdog, not cut short here. With no scripts service on the bus
- * the answer is 503 (script.http) or 404 (/scripts/json, /apps/json).
+ * the answer is 503 (script.http) or 404 (/scripts/json).
  *
- * Route patterns take at most GW_MAX_PARAMS segments, so a handler path
- * has at most one segment before the format ("flows/json"), which is what
- * sFlow-RT's apps use; native routes registered earlier (Browse Flows,
- * Prometheus) win over these. Bodies over the survey's 64 KiB are refused
- * with 413. Loop thread only.
+ * A handler path may have any number of segments before the format
+ * ("a/b/c/d/e/json": req.path is ["a","b","c","d","e"]); the route takes
+ * the rest of the path raw and sfa-scripts decodes it. Native routes
+ * registered earlier (Browse Flows, Prometheus) win over these. Bodies
+ * over the survey's 64 KiB are refused with 413. Loop thread only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +102,10 @@ apps_done(const sfa_survey_result *res, void *arg)
         else
             gw_hold_reply_error(q->hold, 503, "no scripts service answered");
     } else {
-        merged = json_object();
+        merged = q->op == APPS_APPS ? gw_apphtml_apps(q->g) : json_object();
         json_array_foreach(results, i, v) if (json_is_object(v)) json_object_update(merged, v);
+        if (q->op == APPS_APPS)
+            gw_apphtml_builtin(q->g, merged);
         if (q->op == APPS_APPS && json_object_size(merged) == 0) {
             json_decref(merged);
             gw_hold_reply_error(q->hold, 404, "no apps installed");
@@ -224,7 +229,6 @@ route_apps(gw_req *r, void *arg)
 const gw_route gw_app_routes[] = {
     {GW_GET, "/scripts/json", route_scripts},
     {GW_GET, "/apps/json", route_apps},
-    {APPS_ANY, "/app/{app}/scripts/{script}/{format}", route_app_script},
-    {APPS_ANY, "/app/{app}/scripts/{script}/{segment}/{format}", route_app_script},
+    {APPS_ANY, "/app/{app}/scripts/{script}/*", route_app_script},
     {0, NULL, NULL},
 };

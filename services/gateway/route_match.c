@@ -1,7 +1,9 @@
 /* route_match.c - pure helpers for HTTP requests: path patterns, percent
  * decoding, query strings, object names.
  *
- * Patterns are literal segments and {param} segments; matching works on
+ * Patterns are literal segments and {param} segments, and may end with a
+ * "*" segment that takes the rest of the path (any depth, possibly empty;
+ * the handler reads it raw with gw_req_path); matching works on
  * the raw path (before h2o's normalisation), so "/flow/../json" is not
  * silently turned into another resource and an encoded "%2F" stays inside
  * one segment, where name validation rejects it. No allocation, no I/O,
@@ -85,6 +87,8 @@ gw_route_match(const char *pattern, const char *path, size_t len, gw_match *m)
         sp++;
         pl = route_seg_len(pp, pend);
         sl = route_seg_len(sp, send);
+        if (pl == 1 && pp[0] == '*' && pp + 1 == pend)
+            return 1; /* a last "*" takes the rest of the path, whatever its depth */
         if (pl >= 2 && pp[0] == '{' && pp[pl - 1] == '}') {
             if (m->n == GW_MAX_PARAMS)
                 return 0;

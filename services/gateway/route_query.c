@@ -1,6 +1,6 @@
 /* route_query.c - queries answered by the aggregators (scatter/gather).
  *
- *   GET /activeflows/{agent}/{name}/json?maxFlows=&minValue=&aggMode=
+ *   GET /activeflows/{agent}/{name}/json?maxFlows=&minValue=&aggMode=&filter=
  *   GET /flowkeys/json
  *
  * The request is checked here (unknown flow 404; bad agent selector,
@@ -8,6 +8,9 @@
  * aggregator at once (sfa/survey.h) and the request is held. The survey
  * ends when every connected aggregator has answered or at
  * gateway.query.timeout; the answers are merged (query_merge.c) and sent.
+ * A filter is checked by compiling it against the stored definition
+ * (sfa/flowquery.h: it may name only the flow's keys) and passed on in the
+ * survey; each aggregator applies it before taking its top maxFlows.
  * A missing answer is counted (sfaQueryTimeouts in /analyzer/json) but
  * never fails the request; a client that left meanwhile is skipped.
  *
@@ -20,6 +23,7 @@
 #include <strings.h>
 
 #include <sfa/flowdef.h>
+#include <sfa/flowquery.h>
 #include <sfa/mem.h>
 #include <sfa/sflow.h>
 
@@ -161,31 +165,39 @@ route_arg_aggmode(gw_req *r)
     return -1;
 }
 
-/* Optional query-time filter: checked with the flow filter grammar and
- * passed on. 0 none, 1 set in body, -1 after answering 400. */
+/* Optional query-time filter over the keys of flow spec (borrowed):
+ * checked by compiling it against the definition, then passed on. 0 none,
+ * 1 set in body, -1 after answering 400. */
 static int
-route_arg_filter(gw_req *r, json_t *body)
+route_arg_filter(gw_req *r, const json_t *spec, json_t *body)
 {
-    char *buf = sfa_xmalloc(QUERY_FILTER_MAX), err[256];
+    char *buf = sfa_xmalloc(QUERY_FILTER_MAX), err[320];
     int rc = gw_req_query(r, "filter", 0, buf, QUERY_FILTER_MAX), ret = 0;
     sfa_flowdef *fd = NULL;
-    json_t *probe;
+    sfa_flowquery *fq = NULL;
+    json_t *text;
 
     if (rc < 0) {
         gw_reply_error(r, 400, "filter is badly escaped or longer than %d bytes",
                        QUERY_FILTER_MAX - 1);
         ret = -1;
     } else if (rc == 1 && buf[0] != '\0') {
-        probe = json_pack("{s:s, s:s}", "value", "frames", "filter", buf);
-        if (!probe || sfa_flowdef_compile(probe, &fd, err, sizeof err) != 0) {
-            gw_reply_error(r, 400, "bad filter: %s", probe ? err : "not valid text");
+        text = json_string(buf);
+        if (!text) {
+            gw_reply_error(r, 400, "bad filter: not valid text");
+            ret = -1;
+        } else if (sfa_flowdef_compile(spec, &fd, err, sizeof err) != 0 ||
+                   sfa_flowquery_compile(fd, buf, strlen(buf), &fq, err, sizeof err) != 0) {
+            /* Compile messages about the filter begin "filter: " already. */
+            gw_reply_error(r, 400, "bad filter: %s", strncmp(err, "filter: ", 8) ? err : err + 8);
+            json_decref(text);
             ret = -1;
         } else {
-            json_object_set_new(body, "filter", json_string(buf));
+            json_object_set_new(body, "filter", text);
             ret = 1;
         }
+        sfa_flowquery_destroy(fq);
         sfa_flowdef_destroy(fd);
-        json_decref(probe);
     }
     free(buf);
     return ret;
@@ -372,14 +384,14 @@ route_activeflows(gw_req *r, void *arg)
     gw_ctx *g = arg;
     const char *name = gw_req_param(r, "name"), *sel = gw_req_param(r, "agent");
     route_q q = {.op = QUERY_ACTIVEFLOWS, .max_flows = QUERY_MAX_FLOWS_DEFAULT};
-    json_t *agents = NULL, *body;
+    json_t *agents = NULL, *body, *spec;
     char err[256];
 
     if (!gw_name_valid(name)) {
         gw_reply_error(r, 400, "bad flow name: use 1 to %d of A-Z a-z 0-9 _ . -", GW_NAME_MAX);
         return GW_DONE;
     }
-    if (!gw_state_spec(g->state, GW_FLOWS, name)) {
+    if (!(spec = gw_state_spec(g->state, GW_FLOWS, name))) {
         gw_reply_error(r, 404, "no such flow '%s'", name);
         return GW_DONE;
     }
@@ -396,7 +408,7 @@ route_activeflows(gw_req *r, void *arg)
     body = json_pack("{s:s, s:s, s:o, s:I, s:f, s:s}", "op", "activeflows", "name", name, "agents",
                      agents, "maxFlows", (json_int_t)q.max_flows, "minValue", q.min_value,
                      "aggMode", q.agg_sum ? "sum" : "max");
-    if (route_arg_filter(r, body) < 0) {
+    if (route_arg_filter(r, spec, body) < 0) {
         json_decref(body);
         return GW_DONE;
     }

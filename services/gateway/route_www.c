@@ -14,9 +14,9 @@
  * with the directory's real path, so a symbolic link out of it is refused
  * too. A page that does not exist gets a small HTML 404 with links to the
  * pages; API paths keep the JSON error shape of http.c. Only the
- * browse-flows app is served here: other apps' html/ directories belong to
- * the scripts service (sfa-scripts), which can claim /app/{app}/html/...
- * in a later route table.
+ * browse-flows app is served here: the html/ directories of apps dropped
+ * into script.appdir are served by route_apphtml.c, whose table comes
+ * after this one, with the helpers exported here.
  *
  * The pages live in services/gateway/www/ of the source tree; the build
  * stages them with the chart library (uPlot from npm, pinned by
@@ -53,6 +53,15 @@ static const www_type www_types[] = {
     {".svg", "image/svg+xml"},
     {".png", "image/png"},
     {".ico", "image/x-icon"},
+    {".gif", "image/gif"},
+    {".jpg", "image/jpeg"},
+    {".jpeg", "image/jpeg"},
+    {".webp", "image/webp"},
+    {".woff", "font/woff"},
+    {".woff2", "font/woff2"},
+    {".ttf", "font/ttf"},
+    {".csv", "text/csv; charset=utf-8"},
+    {".xml", "application/xml"},
     {".txt", "text/plain; charset=utf-8"},
     {"LICENSE", "text/plain; charset=utf-8"},
     {NULL, NULL},
@@ -89,9 +98,8 @@ gw_www_announce(const gw_config *cfg)
         SFA_INFO("Web pages from %s", cfg->html_dir);
 }
 
-/* The content type for file name, or NULL for one we do not serve. */
-static const char *
-www_ctype(const char *name)
+const char *
+gw_www_ctype(const char *name)
 {
     size_t n = strlen(name);
 
@@ -104,10 +112,8 @@ www_ctype(const char *name)
     return NULL;
 }
 
-/* Is one decoded path segment safe to join under the directory? The last
- * one may be empty (a directory URL: its index.html). */
-static int
-www_segment_ok(const char *s, int last)
+int
+gw_www_segment_ok(const char *s, int last)
 {
     if (s[0] == '\0')
         return last;
@@ -133,7 +139,7 @@ www_build_path(gw_req *r, const char *dir, const char *base, char *out, size_t c
             n++;
     len = snprintf(out, cap, "%s%s", dir, base);
     for (int i = 0; i < n; i++) {
-        if (!www_segment_ok(seg[i], i == n - 1) || len < 0 || (size_t)len >= cap)
+        if (!gw_www_segment_ok(seg[i], i == n - 1) || len < 0 || (size_t)len >= cap)
             return -1;
         len += snprintf(out + len, cap - (size_t)len, "/%s", seg[i]);
     }
@@ -142,9 +148,8 @@ www_build_path(gw_req *r, const char *dir, const char *base, char *out, size_t c
     return len >= 0 && (size_t)len < cap ? 0 : -1;
 }
 
-/* Is the real path of file inside the real path of dir? */
-static int
-www_inside(const char *dir, const char *file)
+int
+gw_www_inside(const char *dir, const char *file)
 {
     char rd[PATH_MAX], rf[PATH_MAX];
     size_t n;
@@ -165,14 +170,20 @@ www_send(gw_req *r, const gw_ctx *g, const char *base)
     if (www_build_path(r, g->cfg->html_dir, base, path, sizeof path) != 0)
         goto missing;
     slash = strrchr(path, '/');
-    ctype = www_ctype(slash ? slash + 1 : path);
+    ctype = gw_www_ctype(slash ? slash + 1 : path);
     if (!ctype || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-        !www_inside(g->cfg->html_dir, path) || gw_reply_file(r, path, ctype) != 0)
+        !gw_www_inside(g->cfg->html_dir, path) || gw_reply_file(r, path, ctype) != 0)
         goto missing;
     return GW_DONE;
 missing:
-    gw_reply_body(r, 404, GW_CTYPE_HTML, www_not_found, sizeof www_not_found - 1);
+    gw_www_not_found(r);
     return GW_DONE;
+}
+
+void
+gw_www_not_found(gw_req *r)
+{
+    gw_reply_body(r, 404, GW_CTYPE_HTML, www_not_found, sizeof www_not_found - 1);
 }
 
 static int

@@ -149,13 +149,8 @@ scr_config_table_props(scr_config *cfg)
 static void
 scr_config_resolve(scr_config *cfg)
 {
-    char buf[320];
-    unsigned uid = (unsigned)getuid();
-
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/events", uid);
-    sfa_config_default_str(&cfg->bus_events, buf);
-    snprintf(buf, sizeof buf, "ipc:///tmp/sfa-%u/query", uid);
-    sfa_config_default_str(&cfg->bus_query, buf);
+    sfa_config_default_ipc(&cfg->bus_events, "events");
+    sfa_config_default_ipc(&cfg->bus_query, "query");
     sfa_config_default_str(&cfg->http_hostname, "");
     sfa_config_default_str(&cfg->script_file, "");
 }

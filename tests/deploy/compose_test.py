@@ -2,21 +2,31 @@
 """compose_test.py - the suite in containers from compose.yaml, end to end, TAP.
 
 Builds the image and starts compose.yaml unchanged (collector, 2 aggregators,
-events, gateway) under a private project name, then, from the host:
+events, gateway, scripts) under a private project name, with SFA_APPS pointing
+the scripts service at tests/deploy/apps (one app, e2e), then, from the host:
 
   * every service passes its own health check; the idle RSS of every sfa
     service and the image size are reported;
+  * the web pages and their chart library (uPlot, installed by npm in the
+    image build) are served: GET .../lib/uplot/uPlot.iife.min.js is
+    JavaScript;
   * PUT /flow/pairs/json {"keys":"ipsource,ipdestination","value":"bytes"} on
     127.0.0.1:8008; sfa-gen (from the image, on the host network) sends sFlow
     to 127.0.0.1:6343/udp for 4 agents with known per-flow rates;
   * /activeflows/ALL/pairs/json answers the top flows of sfa-gen's truth file
     (same leading keys, values within 10%), in aggMode sum and max;
+  * the scripts service: /scripts/json lists the app's script alive; its
+    HTTP handler answers through the gateway (query socket) with the top
+    flows it got from the REST API (http.hostname=gateway), which match the
+    truth; its storeSet() counter survives a restart of the service;
   * a threshold below the largest flow gives an event for it on
-    /events/json (aggregators -> events -> gateway), and event ids continue
-    after a restart of the events service (its state on the volume);
-  * scaled to 3 aggregators (SFA_AGGREGATORS=3 ... up -d, which works where
-    `--scale aggregator=3` does not, as with podman-compose 1.0.3): the
-    gateway sees 3 members, each owns buckets, and the answers are the same;
+    /events/json (aggregators -> events -> gateway) and in the app's
+    setEventHandler (events -> scripts), and event ids continue after a
+    restart of the events service (its state on the volume);
+  * scaled to 3 aggregators (`up -d --scale aggregator=3` with docker
+    compose; SFA_AGGREGATORS=3 ... up -d with podman-compose 1.0.3, which
+    ignores --scale): the gateway sees 3 members, each owns buckets, and
+    the answers are the same;
   * the restart policy: an aggregator process killed with SIGKILL comes back
     in the same container, with the same aggregator.id, and rejoins;
   * when the compose tool started the Prometheus service (podman-compose 1.0.3
@@ -42,7 +52,7 @@ import urllib.error
 import urllib.request
 
 GATEWAY = "http://127.0.0.1:8008"
-SFA_SERVICES = ("collector", "aggregator", "events", "gateway")
+SFA_SERVICES = ("collector", "aggregator", "events", "gateway", "scripts")
 FLOW = {"keys": "ipsource,ipdestination", "value": "bytes"}
 GEN_ARGS = ["--agents", "4", "--flows", "10", "--rate-pps", "200k", "--sampling", "40",
             "--seed", "7"]
@@ -106,6 +116,36 @@ def http(path, method="GET", body=None, timeout=5):
         return st, raw.decode(errors="replace")
 
 
+def fetch(path, timeout=5):
+    """GET path: (status, content type, body bytes); (None, "", b"") when
+    the gateway cannot be reached."""
+    try:
+        with urllib.request.urlopen(GATEWAY + path, timeout=timeout) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read()
+    except (OSError, urllib.error.URLError):
+        return None, "", b""
+
+
+def local_ca_certs():
+    """The certificates this host trusts besides Debian's (the files that
+    update-ca-certificates adds from /usr/local/share/ca-certificates), for
+    the image build: where HTTPS goes through an intercepting proxy, the
+    build's `npm ci` needs them (compose.yaml: SFA_BUILD_CA_CERTS)."""
+    d = "/usr/local/share/ca-certificates"
+    pem = []
+    for root, _, files in sorted(os.walk(d)):
+        for f in sorted(files):
+            if f.endswith(".crt"):
+                try:
+                    with open(os.path.join(root, f)) as fh:
+                        pem.append(fh.read().strip())
+                except (OSError, UnicodeDecodeError):
+                    pass
+    return "\n".join(x for x in pem if "BEGIN CERTIFICATE" in x)
+
+
 class Suite:
     """The compose project: compose commands, containers, engine calls."""
 
@@ -118,6 +158,8 @@ class Suite:
 
     def compose(self, *cmd, aggregators=None, files=(), check=True, timeout=900):
         env = dict(os.environ)
+        env["SFA_APPS"] = os.path.join(self.args.source, "tests", "deploy", "apps")
+        env.setdefault("SFA_BUILD_CA_CERTS", local_ca_certs())
         if aggregators is not None:
             env["SFA_AGGREGATORS"] = str(aggregators)
         argv = self.compose_cmd + ["-p", self.project]
@@ -165,14 +207,22 @@ class Suite:
 
 
 def rss_kib(pid):
+    """VmRSS of pid and of all its descendants (sfa-scripts runs one child
+    process per script), KiB."""
+    total = 0
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
                 if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                    total += int(line.split()[1])
     except OSError:
-        pass
-    return 0
+        return 0
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        kids = []
+    return total + sum(rss_kib(k) for k in kids)
 
 
 def live_aggregators():
@@ -278,7 +328,7 @@ def phase_up(t, suite):
             raise RuntimeError("sfa:latest is in use; stop what runs it")
     t0 = time.monotonic()
     since = os.path.getsize(suite.log.name)
-    suite.compose("build")
+    suite.compose("build", timeout=1800)
     built = suite.run("inspect", "sfa:latest").returncode == 0
     if not t.ok(built, "image sfa:latest built from deploy/Dockerfile (%.0f s)"
                 % (time.monotonic() - t0), "\n".join(build_errors(suite, since))):
@@ -296,6 +346,23 @@ def phase_up(t, suite):
             t.ok(wait_until(lambda n=n: suite.healthy(n), 60, 2.0), "%s passes its health check" % n)
     t.ok(wait_until(lambda: live_aggregators() == 2, 30), "the gateway sees 2 live aggregators",
          live_aggregators())
+    phase_web(t)
+
+
+def phase_web(t):
+    """The pages and the chart library the image build installed with npm."""
+    for page in ("/html/index.html", "/app/browse-flows/html/index.html"):
+        st, ctype, body = fetch(page)
+        t.ok(st == 200 and ctype.startswith("text/html") and b"lib/uplot/uPlot.iife.min.js" in body,
+             "GET %s: the page, which loads the chart library" % page, "%s %s" % (st, ctype))
+    st, ctype, body = fetch("/html/lib/uplot/uPlot.iife.min.js")
+    t.ok(st == 200 and "javascript" in ctype and len(body) > 20000 and b"uPlot" in body,
+         "GET /html/lib/uplot/uPlot.iife.min.js: the chart library, JavaScript (%d bytes)"
+         % len(body), "%s %s: %r (was npm in the image build? see the build's "
+         "'chart library:' line in compose.log)" % (st, ctype, body[:200]))
+    st, ctype, body = fetch("/html/lib/uplot/uPlot.min.css")
+    t.ok(st == 200 and ctype.startswith("text/css") and len(body) > 500,
+         "GET /html/lib/uplot/uPlot.min.css: the chart styles", "%s %s" % (st, ctype))
 
 
 def report_sizes(t, suite):
@@ -331,6 +398,42 @@ def phase_flows(t, suite, truth_sum, truth_max):
     return results
 
 
+APP_SCRIPT = "app/e2e/scripts/e2e.js"   # tests/deploy/apps/e2e/scripts/e2e.js
+
+
+def app_state():
+    """What the e2e app's HTTP handler answers, through the gateway."""
+    st, body = http("/" + APP_SCRIPT + "/state/json", timeout=10)
+    return body if st == 200 and isinstance(body, dict) else None
+
+
+def phase_scripts(t, suite, truth_sum):
+    """sfa-scripts in its container: listed by the gateway (query socket),
+    its data API reaching the REST API (http.hostname), its store on the
+    state volume."""
+    def listed():
+        st, body = http("/scripts/json")
+        return st == 200 and isinstance(body, dict) and \
+            isinstance(body.get(APP_SCRIPT), dict) and body[APP_SCRIPT].get("alive") is True
+    t.ok(wait_until(listed, 30), "scripts: /scripts/json lists %s, alive" % APP_SCRIPT,
+         http("/scripts/json"))
+    last = [None, "no answer"]
+
+    def matches():
+        last[0] = app_state()
+        last[1] = compare(last[0].get("top"), truth_sum) if last[0] else "no answer"
+        return last[1] is None
+    t.ok(wait_until(matches, CONVERGE_S, 2.0),
+         "scripts: the app's HTTP handler answers through the gateway, with activeFlows() from "
+         "the REST API matching the truth", "%s; %s" % (last[1], last[0]))
+    hits = (last[0] or {}).get("hits") or 0
+    suite.compose("restart", "scripts")
+    after = wait_until(app_state, 40, 2.0)
+    t.ok(after is not None and hits > 0 and after.get("hits", 0) > hits,
+         "scripts: storeSet() values survive a restart of the service (state volume)",
+         "hits %s before, then %s" % (hits, after))
+
+
 def events_for(threshold):
     st, body = http("/events/json?maxEvents=100")
     if st != 200 or not isinstance(body, list):
@@ -350,21 +453,35 @@ def phase_events(t, suite, truth_sum):
     got = wait_until(lambda: [e for e in events_for("elephant") if e.get("flowKey") == top_key], 30)
     t.ok(got, "an event for the largest flow (%s) reaches /events/json" % top_key,
          events_for("elephant")[:3])
+
+    def app_events():
+        return [e for e in (app_state() or {}).get("events") or []
+                if e.get("thresholdID") == "elephant" and e.get("flowKey") == top_key]
+    t.ok(wait_until(app_events, 30, 2.0), "the event reaches the app's setEventHandler "
+         "(events -> scripts)", app_state())
     last = max([e["eventID"] for e in events_for("elephant")] or [0])
     restarted_ms = time.time() * 1000
     suite.compose("restart", "events")
     later = wait_until(lambda: [e for e in events_for("elephant")
-                                if e["timestamp"] > restarted_ms], 40)
-    t.ok(later and min(e["eventID"] for e in later) > last,
-         "after a restart of the events service, its new events continue the ids (> %d)" % last,
-         later[:3] if later else events_for("elephant")[:3])
+                                if e["timestamp"] > restarted_ms], 90)
+    if not t.ok(later and min(e["eventID"] for e in later) > last,
+                "after a restart of the events service, its new events continue the ids (> %d)"
+                % last, later[:3] if later else events_for("elephant")[:3]):
+        for n in suite.containers("events"):
+            p = suite.run("logs", "--tail", "15", n)
+            t.note("%s:\n%s" % (n, (p.stdout + p.stderr).strip()))
     st, _ = http("/threshold/elephant/json", "DELETE")
     t.ok(st in (200, 204), "DELETE /threshold/elephant/json: %s" % st)
 
 
 def phase_scale(t, suite, truth_sum, truth_max, before):
     t0 = time.monotonic()
-    suite.compose("up", "-d", aggregators=3)
+    if suite.engine == "docker":
+        suite.compose("up", "-d", "--scale", "aggregator=3")
+    else:
+        # podman-compose 1.0.3 ignores --scale; compose.yaml's
+        # deploy.replicas reads SFA_AGGREGATORS.
+        suite.compose("up", "-d", aggregators=3)
     names = suite.containers("aggregator")
     t.ok(len(names) == 3, "scaled to 3 aggregator containers (%.0f s)" % (time.monotonic() - t0),
          names)
@@ -536,6 +653,7 @@ def main():
         gens["gen"] = sfa_gen(suite, ["--target", "127.0.0.1:6343", "--duration", "240",
                                       "--quiet"], name="gen")
         before = phase_flows(t, suite, truth_sum, truth_max)
+        phase_scripts(t, suite, truth_sum)
         phase_events(t, suite, truth_sum)
         phase_scale(t, suite, truth_sum, truth_max, before)
         phase_restart(t, suite)

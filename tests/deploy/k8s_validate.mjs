@@ -20,6 +20,9 @@
 //     aggregator scalable, and its Prometheus profile scrapes the gateway;
 //     with the override, every aggregator and the gateway read both
 //     collectors;
+//   * sfa-scripts reaches the gateway's REST API (http.hostname,
+//     http.port), keeps its store on a volume and has its app directory
+//     mounted;
 //   * with --bindir, every SFA_<NAME> variable set for a binary is one of
 //     the properties its --help lists (a missing one is reported as TODO:
 //     the setting is silently ignored by that binary today).
@@ -97,6 +100,15 @@ const BUS = {
         listen: ["bus.defs", "bus.query", "bus.flowlog"],
         dial: {
             "bus.control": ["sfa-collector", "bus.control"],
+            "bus.events": ["sfa-events", "bus.events"],
+        },
+    },
+    // Also calls the gateway's REST API at http.hostname:http.port
+    // (checked by checkScriptsHttp).
+    "sfa-scripts": {
+        listen: [],
+        dial: {
+            "bus.query": ["sfa-gateway", "bus.query"],
             "bus.events": ["sfa-events", "bus.events"],
         },
     },
@@ -305,6 +317,25 @@ function checkKubernetes(objs) {
                 }
             }
         }
+    }
+
+    // sfa-scripts calls the REST API at http.hostname:http.port: a Service
+    // whose port leads to the gateway's HTTP port.
+    for (const p of pods.filter((x) => x.bin === "sfa-scripts")) {
+        const host = p.env.SFA_HTTP_HOSTNAME || "";
+        const port = Number(p.env.SFA_HTTP_PORT || 8008);
+        const s = services.find((x) => x.metadata.name === host.split(".")[0]);
+        const sp = s && s.spec.ports.find((x) => x.port === port && (x.protocol || "TCP") === "TCP");
+        const reached = sp && pods.some((q) => q.bin === "sfa-gateway" && selects(s.spec.selector, q.labels) &&
+            resolvePort(q.c, sp.targetPort ?? sp.port, "TCP")?.containerPort === Number(q.env.SFA_HTTP_PORT || 8008));
+        ok(reached, `${p.dep.metadata.name}: http.hostname:http.port (${host}:${port}) reaches the gateway's REST API`);
+        const store = p.env.SFA_SCRIPT_STORE || "";
+        const ps = p.dep.spec.template.spec;
+        const m = (p.c.volumeMounts || []).find((x) => store.startsWith(x.mountPath + "/"));
+        const v = m && (ps.volumes || []).find((x) => x.name === m.name);
+        ok(v && v.persistentVolumeClaim && !m.readOnly, `${p.dep.metadata.name}: script.store (${store}) is on a PersistentVolumeClaim`);
+        const appdir = p.env.SFA_SCRIPT_APPDIR || "";
+        ok((p.c.volumeMounts || []).some((x) => x.mountPath === appdir), `${p.dep.metadata.name}: script.appdir (${appdir}) is a mounted volume`);
     }
 
     // Autoscaler and disruption budget.
@@ -523,6 +554,17 @@ function checkCompose(file, overrides) {
         states.add(dir);
     }
     ok(states.size === 2, "compose gateway and events keep separate state directories");
+    for (const p of pods.filter((x) => x.bin === "sfa-scripts")) {
+        const gwp = pods.find((q) => q.name === p.env.SFA_HTTP_HOSTNAME);
+        ok(gwp && gwp.bin === "sfa-gateway" && Number(gwp.env.SFA_HTTP_PORT || 8008) === Number(p.env.SFA_HTTP_PORT || 8008),
+            `compose ${p.name}: http.hostname:http.port (${p.env.SFA_HTTP_HOSTNAME}:${p.env.SFA_HTTP_PORT}) is the gateway's REST API`);
+        const store = p.env.SFA_SCRIPT_STORE || "";
+        const mounts = (p.s.volumes || []).map((v) => String(v).split(":"));
+        ok(mounts.some(([src, dst]) => vols.includes(src) && store.startsWith(dst + "/")) && !states.has(store),
+            `compose ${p.name}: script.store (${store}) is on a named volume, apart from the others' state`);
+        ok(mounts.some(([, dst]) => dst === p.env.SFA_SCRIPT_APPDIR),
+            `compose ${p.name}: script.appdir (${p.env.SFA_SCRIPT_APPDIR}) is mounted`);
+    }
     checkComposeWiring(pods, "compose");
 
     for (const f of overrides) {

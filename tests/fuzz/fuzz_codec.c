@@ -14,17 +14,16 @@
  * Built like fuzz_sflow.c: with -fsanitize=fuzzer as a libFuzzer target
  * (option 'fuzz', clang), and with -DSFA_FUZZ_REPLAY as a plain program
  * that replays files and directories (proto/vectors/bus, saved crashes)
- * and prints TAP. Single-threaded; static scratch state.
+ * and prints TAP (main() in fuzz_common.c). Single-threaded; static
+ * scratch state.
  */
-#include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <sfa/codec.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
+
+const char fuzz_target_name[] = "fuzz_codec";
 
 #define FUZZ_MSG_CAP (4u << 20)
 
@@ -39,36 +38,11 @@ typedef struct fuzz_ctx {
 } fuzz_ctx;
 
 static void
-fuzz_require(int ok, const char *what)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_codec: broken promise: %s\n", what);
-        abort();
-    }
-}
-
-static int
-fuzz_inside(const uint8_t *p, size_t n, const uint8_t *base, size_t len)
-{
-    return p >= base && n <= len && (size_t)(p - base) <= len - n;
-}
-
-static void
 fuzz_check(const sfa_dgram *d, const uint8_t *data, size_t size)
 {
-    fuzz_require(d->nsamples <= SFA_DGRAM_MAX_SAMPLES, "nsamples within capacity");
-    fuzz_require(d->nfields <= SFA_DGRAM_MAX_FIELDS, "nfields within capacity");
-    fuzz_require(d->nrecs <= SFA_DGRAM_MAX_RECORDS, "nrecs within capacity");
-    fuzz_require(d->arena_used <= SFA_DGRAM_ARENA, "arena within capacity");
+    fuzz_check_ranges(d);
     fuzz_require(d->agent.family == 0 || d->agent.family == 4 || d->agent.family == 6,
                  "agent family");
-    for (uint32_t i = 0; i < d->nsamples; i++) {
-        const sfa_sample *s = &d->samples[i];
-        fuzz_require(s->field_first <= d->nfields && s->field_count <= d->nfields - s->field_first,
-                     "sample fields in range");
-        fuzz_require(s->rec_first <= d->nrecs && s->rec_count <= d->nrecs - s->rec_first,
-                     "sample records in range");
-    }
     for (uint32_t i = 0; i < d->nfields; i++) {
         const sfa_field *f = &d->fields[i];
         int t = sfa_field_type(f->id);
@@ -163,64 +137,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(j);
     return 0;
 }
-
-#ifdef SFA_FUZZ_REPLAY
-
-static int fuzz_n;
-
-static void
-fuzz_replay_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    static uint8_t buf[1 << 20];
-    if (!f) {
-        printf("not ok %d - %s: cannot open\n", ++fuzz_n, path);
-        return;
-    }
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    /* Exactly sized, so sanitizers see any overread. */
-    uint8_t *p = malloc(n ? n : 1);
-    memcpy(p, buf, n);
-    LLVMFuzzerTestOneInput(p, n);
-    free(p);
-    printf("ok %d - %s\n", ++fuzz_n, path);
-    fflush(stdout);
-}
-
-static void
-fuzz_replay_path(const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return; /* an absent corpus directory is not an error */
-    if (!S_ISDIR(sb.st_mode)) {
-        fuzz_replay_file(path);
-        return;
-    }
-    DIR *dir = opendir(path);
-    struct dirent *e;
-    char full[4096];
-    while (dir && (e = readdir(dir))) {
-        size_t l = strlen(e->d_name);
-        if (e->d_name[0] == '.' || (l > 5 && strcmp(e->d_name + l - 5, ".json") == 0) ||
-            (l > 3 && strcmp(e->d_name + l - 3, ".py") == 0) ||
-            (l > 3 && strcmp(e->d_name + l - 3, ".md") == 0))
-            continue;
-        snprintf(full, sizeof full, "%s/%s", path, e->d_name);
-        fuzz_replay_file(full);
-    }
-    if (dir)
-        closedir(dir);
-}
-
-int
-main(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        fuzz_replay_path(argv[i]);
-    printf("1..%d\n", fuzz_n);
-    return 0;
-}
-
-#endif

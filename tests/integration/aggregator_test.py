@@ -9,7 +9,7 @@ cluster A has one aggregator, cluster B three. Both get the flow definition
 
 The truth is computed here, independently of the C code: this file reads the
 capture itself (frame length x sampling rate of every sampled IPv4 header, per
-agent and data source) and a bus subscriber written here (ctypes on libnng,
+agent and data source) and a bus subscriber (suite.Arrivals: ctypes on libnng,
 msgpack) notes when each datagram of the capture arrives. With the smoothing of
 proto/FLOWS.md the expected value of a key at a data source at time q is
 sum(x / T * exp(-(q - arrival) / T)); the answer of aggMode max is the largest
@@ -27,56 +27,26 @@ Checks:
 
 Usage: aggregator_test.py --build BUILD --data DATA --work WORK
 """
-import argparse
 import bisect
-import ctypes
-import json
 import math
 import os
 import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 
-import msgpack
+# Other tests import LANES, Arrivals, Cluster, Proc, Tap, rel and wait_until
+# from here: they live in suite.py and stay importable from this module.
+from suite import LANES, Arrivals, Cluster, Proc, Tap, check_clean_exit, collector, fresh_dir, \
+    ipc, parse_args, rel, wait_until
 
-LANES = 4
+__all__ = ["LANES", "Arrivals", "Cluster", "Proc", "Tap", "rel", "wait_until", "fnv1a", "fmix32"]
+
 T = 2.0  # the flow definition's default t
 TOP_KEY = "10.4.1.2,10.4.2.2"
 DEADLINE_MS = 1000
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def note(self, text):
-        print("# " + text)
-        sys.stdout.flush()
-
-    def done(self):
-        print("1..%d" % self.n)
-        if self.failed:
-            print("# %d of %d checks failed" % (self.failed, self.n))
-        return 1 if self.failed else 0
 
 
 # ---- the capture, read here ----
@@ -130,193 +100,26 @@ def read_capture(path):
     return out
 
 
-# ---- a bus subscriber that notes arrival times ----
+# ---- the truth at a time, from the arrivals ----
 
-class NngSocket(ctypes.Structure):
-    _fields_ = [("id", ctypes.c_uint32)]
-
-
-class Arrivals(threading.Thread):
-    """Subscribes to flow.v1. on every lane; records (monotonic time, agent, seq)."""
-
-    def __init__(self, samples_url):
-        super().__init__(daemon=True)
-        self.nng = ctypes.CDLL("libnng.so.1")
-        n = self.nng
-        n.nng_socket_set.argtypes = [NngSocket, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
-        n.nng_socket_set_ms.argtypes = [NngSocket, ctypes.c_char_p, ctypes.c_int32]
-        n.nng_socket_set_int.argtypes = [NngSocket, ctypes.c_char_p, ctypes.c_int]
-        n.nng_socket_set_size.argtypes = [NngSocket, ctypes.c_char_p, ctypes.c_size_t]
-        n.nng_dial.argtypes = [NngSocket, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int]
-        n.nng_recv.argtypes = [NngSocket, ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t),
-                               ctypes.c_int]
-        n.nng_close.argtypes = [NngSocket]
-        self.sock = NngSocket()
-        assert n.nng_sub0_open(ctypes.byref(self.sock)) == 0
-        n.nng_socket_set(self.sock, b"sub:subscribe", b"flow.v1.", 8)
-        n.nng_socket_set_ms(self.sock, b"recv-timeout", 200)
-        n.nng_socket_set_int(self.sock, b"recv-buffer", 8192)
-        n.nng_socket_set_size(self.sock, b"recv-size-max", 64 << 20)
-        for lane in range(LANES):
-            url = ("%s.%d" % (samples_url, lane)).encode()
-            assert n.nng_dial(self.sock, url, None, 2) == 0  # NNG_FLAG_NONBLOCK
-        self.lock = threading.Lock()
-        self.times, self.dgrams = [], []
-        self.stopping = False
-        self.msgs = 0
-
-    def run(self):
-        buf, size = ctypes.c_void_p(), ctypes.c_size_t()
-        while not self.stopping:
-            if self.nng.nng_recv(self.sock, ctypes.byref(buf), ctypes.byref(size), 1) != 0:
-                continue
-            now = time.monotonic()
-            data = ctypes.string_at(buf, size.value)
-            self.nng.nng_free(buf, size)
-            env = msgpack.unpackb(data.partition(b"\0")[2], raw=False)
-            with self.lock:
-                self.msgs += 1
-                for d in env["body"]:
-                    self.times.append(now)
-                    self.dgrams.append((d["agent"], d["seq"]))
-
-    def stop(self):
-        self.stopping = True
-        self.join(2)
-        self.nng.nng_close(self.sock)
-
-    def truth(self, capture, q, mode="max"):
-        """{key: value} expected at monotonic time q."""
-        per = {}
-        with self.lock:
-            end = bisect.bisect_right(self.times, q)
-            items = list(zip(self.times[:end], self.dgrams[:end]))
-        for t, (agent, seq) in items:
-            w = math.exp(-(q - t) / T) / T
-            for ds, key, x in capture.get((agent, seq), ()):
-                k = (key, agent, ds)
-                per[k] = per.get(k, 0.0) + x * w
-        out = {}
-        for (key, _, _), v in per.items():
-            out[key] = max(out.get(key, 0.0), v) if mode == "max" else out.get(key, 0.0) + v
-        return out
+def truth_at(arrivals, capture, q, mode="max"):
+    """{key: value} expected at monotonic time q."""
+    per = {}
+    with arrivals.lock:
+        end = bisect.bisect_right(arrivals.times, q)
+        items = list(zip(arrivals.times[:end], arrivals.dgrams[:end]))
+    for t, (agent, seq) in items:
+        w = math.exp(-(q - t) / T) / T
+        for ds, key, x in capture.get((agent, seq), ()):
+            k = (key, agent, ds)
+            per[k] = per.get(k, 0.0) + x * w
+    out = {}
+    for (key, _, _), v in per.items():
+        out[key] = max(out.get(key, 0.0), v) if mode == "max" else out.get(key, 0.0) + v
+    return out
 
 
-# ---- processes ----
-
-class Proc:
-    def __init__(self, work, name, argv):
-        self.name = name
-        self.argv = argv
-        self.logpath = os.path.join(work, name + ".log")
-        self.proc = None
-        self.log = None
-        self.rc = None
-
-    def start(self):
-        self.rc = None
-        self.log = open(self.logpath, "a")
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log)
-        return self
-
-    def text(self):
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.log.close()
-        self.proc = None
-        self.rc = rc
-        return rc
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Cluster:
-    """A gateway and its aggregators."""
-
-    def __init__(self, args, work, name, naggs, control):
-        self.args, self.work, self.name = args, work, name
-        self.port = free_port()
-        self.defs = "ipc://" + os.path.join(work, name + "-defs")
-        self.query = "ipc://" + os.path.join(work, name + "-query")
-        state = os.path.join(work, name + "-state")
-        self.gw = Proc(work, name + "-gateway", [
-            os.path.join(args.build, "sfa-gateway"), "-Dhttp.port=%d" % self.port,
-            "-Dhttp.hostname=127.0.0.1", "-Dsfa.state=" + state, "-Dbus.defs=" + self.defs,
-            "-Dbus.query=" + self.query, "-Dbus.control=" + control,
-            "-Dbus.events=ipc://" + os.path.join(work, name + "-events"),
-            "-Dbus.flowlog=ipc://" + os.path.join(work, name + "-flowlog"),
-            "-Dbus.lanes=%d" % LANES, "-Dgateway.query.timeout=%d" % DEADLINE_MS])
-        self.aggs = [self.aggregator("%s-%d" % (name, i + 1)) for i in range(naggs)]
-
-    def aggregator(self, agg_id):
-        return Proc(self.work, agg_id, [
-            os.path.join(self.args.build, "sfa-aggregator"),
-            "-Dbus.collectors=" + self.args.samples, "-Dbus.lanes=%d" % LANES,
-            "-Dbus.defs=" + self.defs, "-Dbus.query=" + self.query,
-            "-Dbus.flowlog=ipc://" + os.path.join(self.work, self.name + "-flowlog"),
-            "-Dbus.metrics=ipc://" + os.path.join(self.work, self.name + "-metrics"),
-            "-Daggregator.id=" + agg_id])
-
-    def start(self):
-        self.gw.start()
-        for a in self.aggs:
-            a.start()
-
-    def stop(self):
-        for a in self.aggs:
-            a.stop()
-        self.gw.stop()
-
-    def http(self, path, method="GET", body=None, timeout=5):
-        url = "http://127.0.0.1:%d%s" % (self.port, path)
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                raw = r.read()
-                return r.status, (json.loads(raw) if raw else None)
-        except urllib.error.HTTPError as e:
-            return e.code, None
-        except (urllib.error.URLError, OSError, ValueError):
-            return None, None
-
-    def live(self):
-        st, body = self.http("/analyzer/json")
-        return body.get("sfaAggregatorsLive") if st == 200 else None
-
-    def members(self):
-        """{id: {"buckets": n, "defsVersion": v}} from /sfa/v1/stats."""
-        st, body = self.http("/sfa/v1/stats")
-        if st != 200:
-            return {}
-        return {k: v for k, v in body.items()
-                if isinstance(v, dict) and v.get("service") == "aggregator" and v.get("live")}
-
-    def flows(self, mode="max", max_flows=20):
-        t0 = time.monotonic()
-        st, body = self.http("/activeflows/ALL/pairs/json?maxFlows=%d&aggMode=%s"
-                             % (max_flows, mode))
-        t1 = time.monotonic()
-        return st, body, (t0 + t1) / 2, t1 - t0
-
+# ---- the cluster ----
 
 def ready(cluster, n):
     """Does the cluster have n live aggregators, each owning buckets and
@@ -326,21 +129,7 @@ def ready(cluster, n):
                                v.get("counters", {}).get("definitions") == 1 for v in m.values())
 
 
-def wait_until(cond, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
-
-
 # ---- comparisons ----
-
-def rel(a, b):
-    return abs(a - b) / max(abs(b), 1e-9)
-
 
 def compare_truth(t, answer, truth, what, keys=5):
     if not t.ok(isinstance(answer, list) and len(answer) >= keys, what + ": answer has flows",
@@ -375,27 +164,19 @@ def same_answers(a, b, tol=0.01, keys=10):
 # ---- the test ----
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
+    args = parse_args("build", "data", "work")
     t = Tap()
-    work = os.path.join(args.work, "agg-it-%d" % os.getpid())
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    args.samples = "ipc://" + os.path.join(work, "samples")
-    control = "ipc://" + os.path.join(work, "control")
+    work = fresh_dir(args.work, "agg-it")
+    args.samples = ipc(work, "samples")
+    control = ipc(work, "control")
     pcap = os.path.join(args.data, "fabric-demo.pcap")
     capture = read_capture(pcap)
     t.ok(len(capture) == 1341, "read the capture: 1341 datagrams", len(capture))
 
-    a = Cluster(args, work, "a", 1, control)
-    b = Cluster(args, work, "b", 3, control)
-    col = Proc(work, "collector", [
-        os.path.join(args.build, "sfa-collector"), "-Dsflow.port=0", "-Dsflow.file=" + pcap,
-        "-Dsflow.file.loop=yes", "-Dsflow.file.wait=20", "-Dbus.samples=" + args.samples,
-        "-Dbus.control=" + control, "-Dbus.lanes=%d" % LANES, "-Dcollector.id=it-collector"])
+    a = Cluster(args, work, "a", 1, control, DEADLINE_MS)
+    b = Cluster(args, work, "b", 3, control, DEADLINE_MS)
+    col = collector(args.build, work, args.samples, control, "it-collector", [
+        "-Dsflow.file=" + pcap, "-Dsflow.file.loop=yes", "-Dsflow.file.wait=20"])
     arrivals = None
     try:
         a.start()
@@ -423,7 +204,7 @@ def main():
             t.ok(st == 200, "A: activeflows answers 200", st)
             keys = [e["key"] for e in ans or []]
             t.ok(keys[:1] == [TOP_KEY], "A: %s is the top flow" % TOP_KEY, keys[:5])
-            compare_truth(t, ans, arrivals.truth(capture, q), "A round %d" % (rnd + 1))
+            compare_truth(t, ans, truth_at(arrivals, capture, q), "A round %d" % (rnd + 1))
             time.sleep(2)
 
         # Cluster B (3 aggregators) against A.
@@ -435,7 +216,7 @@ def main():
                  "B (3 aggregators) = A (1 aggregator), aggMode %s: same keys, values within 1%%"
                  % mode, why)
         _, ans, q, _ = b.flows()
-        compare_truth(t, ans, arrivals.truth(capture, q), "B")
+        compare_truth(t, ans, truth_at(arrivals, capture, q), "B")
 
         # SIGKILL the aggregator of B that owns the most traffic.
         victim = pick_victim(b, capture)
@@ -479,14 +260,7 @@ def main():
         col.stop()
         a.stop()
         b.stop()
-    procs = [col, a.gw, b.gw] + a.aggs + b.aggs
-    t.ok(all(p.rc == 0 for p in procs), "every process stopped cleanly (exit 0)",
-         ["%s: %s" % (p.name, p.rc) for p in procs])
-    for p in procs:
-        text = p.text()
-        for bad in ("SEVERE", "AddressSanitizer", "LeakSanitizer", "runtime error"):
-            if bad in text:
-                t.ok(False, "%s logged no %s line" % (p.name, bad), text[-3000:])
+    check_clean_exit(t, [col, a.gw, b.gw] + a.aggs + b.aggs)
     rc = t.done()
     if rc == 0:
         shutil.rmtree(work, ignore_errors=True)

@@ -25,13 +25,10 @@ at the end they are compared with sfa-gen's truth file:
 
 Usage: counters_test.py --build BUILD --work WORK
 """
-import argparse
 import ctypes
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -39,7 +36,9 @@ import time
 
 import msgpack
 
-LANES = 4
+from suite import LANES, NngSocket, Proc, Tap, collector, fresh_dir, ipc, parse_args, rel, \
+    wait_until
+
 AGENTS = 6
 IFACES = 4
 DURATION = 12
@@ -53,38 +52,7 @@ NNG_FLAG_ALLOC, NNG_FLAG_NONBLOCK = 1, 2
 NNG_ETIMEDOUT = 5
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def note(self, text):
-        print("# " + text)
-        sys.stdout.flush()
-
-    def done(self):
-        print("1..%d" % self.n)
-        if self.failed:
-            print("# %d of %d checks failed" % (self.failed, self.n))
-        return 1 if self.failed else 0
-
-
 # ---- the gateway's side of the control plane, on libnng ----
-
-class NngSocket(ctypes.Structure):
-    _fields_ = [("id", ctypes.c_uint32)]
-
 
 def nng_lib():
     n = ctypes.CDLL("libnng.so.1")
@@ -158,54 +126,6 @@ class FakeGateway:
         self.nng.nng_close(self.query)
 
 
-# ---- processes ----
-
-class Proc:
-    def __init__(self, work, name, argv):
-        self.name = name
-        self.argv = argv
-        self.logpath = os.path.join(work, name + ".log")
-        self.proc = None
-        self.log = None
-
-    def start(self):
-        self.log = open(self.logpath, "a")
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log)
-        return self
-
-    def text(self):
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.log.close()
-        self.proc = None
-        return rc
-
-
-def wait_until(cond, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
-
-
-def rel(a, b):
-    return abs(a - b) / max(abs(b), 1e-9)
-
-
 # ---- the truth ----
 
 def truth_tables(truth):
@@ -263,25 +183,17 @@ def merged_metric(gw, body):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
+    args = parse_args("build", "work")
     t = Tap()
-    work = os.path.join(args.work, "ctr-it-%d" % os.getpid())
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    samples = "ipc://" + os.path.join(work, "samples")
-    control = "ipc://" + os.path.join(work, "control")
-    defs_url = "ipc://" + os.path.join(work, "defs")
-    query_url = "ipc://" + os.path.join(work, "query")
+    work = fresh_dir(args.work, "ctr-it")
+    samples = ipc(work, "samples")
+    control = ipc(work, "control")
+    defs_url = ipc(work, "defs")
+    query_url = ipc(work, "query")
     truth_path = os.path.join(work, "truth.json")
 
     gw = FakeGateway(defs_url, query_url, AGGS)
-    col = Proc(work, "collector", [
-        os.path.join(args.build, "sfa-collector"), "-Dsflow.port=0", "-Dsflow.hostname=127.0.0.1",
-        "-Dbus.samples=" + samples, "-Dbus.control=" + control, "-Dbus.lanes=%d" % LANES,
-        "-Dcollector.id=ctr-it"])
+    col = collector(args.build, work, samples, control, "ctr-it", ["-Dsflow.hostname=127.0.0.1"])
     aggs = [Proc(work, a, [
         os.path.join(args.build, "sfa-aggregator"), "-Dbus.collectors=" + samples,
         "-Dbus.lanes=%d" % LANES, "-Dbus.defs=" + defs_url, "-Dbus.query=" + query_url,
@@ -292,7 +204,7 @@ def main():
         col.start()
         for a in aggs:
             a.start()
-        m = wait_until(lambda: re.search(r"Listening, sFlow port (\d+)$", col.text(), re.M), 10)
+        m = col.wait_log(r"Listening, sFlow port (\d+)$", 10)
         if not t.ok(m, "collector listening", col.text()):
             return t.done()
         port = int(m.group(1))

@@ -51,19 +51,17 @@ Checks (t = 10 for every definition):
 
 Usage: flows_accuracy_test.py --build BUILD --work WORK
 """
-import argparse
 import ipaddress
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from aggregator_test import LANES, Arrivals, Cluster, Proc, Tap, rel, wait_until  # noqa: E402
+from suite import Arrivals, Cluster, Tap, check_clean_exit, collector, fresh_dir, ipc, \
+    parse_args, rel, wait_until
 
 T = 10.0          # time constant of every definition
 DURATION = 60     # seconds sfa-gen sends
@@ -148,25 +146,15 @@ def check_def(t, name, answers, exp, mode):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
+    args = parse_args("build", "work")
     t = Tap()
-    work = os.path.join(args.work, "flows-acc-%d" % os.getpid())
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    args.samples = "ipc://" + os.path.join(work, "samples")
-    control = "ipc://" + os.path.join(work, "control")
+    work = fresh_dir(args.work, "flows-acc")
+    args.samples = ipc(work, "samples")
+    control = ipc(work, "control")
     truth_path = os.path.join(work, "truth.json")
 
-    cl = Cluster(args, work, "f", 2, control)
-    cl.gw.argv = [a if not a.startswith("-Dgateway.query.timeout=") else
-                  "-Dgateway.query.timeout=5000" for a in cl.gw.argv]
-    col = Proc(work, "collector", [
-        os.path.join(args.build, "sfa-collector"), "-Dsflow.port=0",
-        "-Dbus.samples=" + args.samples, "-Dbus.control=" + control,
-        "-Dbus.lanes=%d" % LANES, "-Dcollector.id=acc-collector"])
+    cl = Cluster(args, work, "f", 2, control, deadline_ms=5000)
+    col = collector(args.build, work, args.samples, control, "acc-collector")
     gen = None
     arrivals = None
     reads = {}  # (name, mode) -> [(ramp, entries)]
@@ -187,7 +175,7 @@ def main():
         arrivals = Arrivals(args.samples)
         arrivals.start()
         col.start()
-        m = wait_until(lambda: re.search(r"Listening, sFlow port (\d+)$", col.text(), re.M), 20)
+        m = col.wait_log(r"Listening, sFlow port (\d+)$", 20)
         if not t.ok(m is not None, "collector listens on UDP", col.text()[-2000:]):
             raise RuntimeError("no collector port")
         port = int(m.group(1))
@@ -293,14 +281,7 @@ def main():
     t.ok(not bad_ratio, "srcvals: value / values[0] is the flow's frame size (within 1%)",
          bad_ratio)
 
-    procs = [col, cl.gw] + cl.aggs
-    t.ok(all(p.rc == 0 for p in procs), "every process stopped cleanly (exit 0)",
-         ["%s: %s" % (p.name, p.rc) for p in procs])
-    for p in procs:
-        text = p.text()
-        for bad in ("SEVERE", "AddressSanitizer", "LeakSanitizer", "runtime error"):
-            if bad in text:
-                t.ok(False, "%s logged no %s line" % (p.name, bad), text[-3000:])
+    check_clean_exit(t, [col, cl.gw] + cl.aggs)
     rc = t.done()
     if rc == 0:
         shutil.rmtree(work, ignore_errors=True)

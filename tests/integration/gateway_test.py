@@ -25,7 +25,7 @@ dial its query bus and subscribe to its defs bus. Cases:
   collector  a real sfa-collector replaying a capture: /agents/json and the
              sFlow counters of /analyzer/json come from its stats.v1/agents.v1
 """
-import argparse
+import functools
 import http.client
 import json
 import os
@@ -36,43 +36,13 @@ import subprocess
 import sys
 import time
 
+import suite
+from suite import Tap, parse_args, terminate
+
 DEADLINE_MS = 600
 PROCS = []  # every child, killed at exit whatever happened
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def eq(self, got, want, what):
-        return self.ok(got == want, what, "got %r, expected %r" % (got, want))
-
-    def done(self):
-        print("1..%d" % self.n)
-        if self.failed:
-            print("# %d of %d checks failed" % (self.failed, self.n))
-        return 1 if self.failed else 0
-
-
-def wait_until(cond, timeout, step=0.05):
-    end = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(step)
+# Poll often: some checks time how soon a change reaches a peer.
+wait_until = functools.partial(suite.wait_until, step=0.05)
 
 
 class Gateway:
@@ -120,12 +90,7 @@ class Gateway:
     def stop(self, sig=signal.SIGTERM):
         if not self.proc:
             return None
-        self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = terminate(self.proc, sig, 10)
         self.log.close()
         self.proc = None
         return rc
@@ -197,14 +162,7 @@ class FakeAgg:
             return None
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return terminate(self.proc, sig, 10)
 
 
 def is_error(body, status):
@@ -676,14 +634,7 @@ CASES = {"crud": case_crud, "readonly": case_readonly, "restart": case_restart,
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=sorted(CASES))
-    ap.add_argument("--gateway", required=True)
-    ap.add_argument("--fake", required=True)
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
+    args = parse_args("gateway", "fake", "build", "data", "work", cases=CASES)
     t = Tap()
     try:
         CASES[args.case](t, args)

@@ -39,137 +39,32 @@ runs as root, else skips what needs them.
 
 Usage: metrics_test.py CASE --build DIR --data DIR --work DIR --source DIR
 """
-import argparse
 import json
 import math
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
-N = 0
-FAILED = 0
+from suite import Launcher, Tap, free_port, fresh_dir, http_json, parse_args, terminate, \
+    wait_until
+
+TAP = Tap(detail_lines=12)
+ok, skip, note = TAP.ok, TAP.skip, TAP.note
 CAPTURES = ["tcpdump-sflow_multiple_counter_30_pdus", "cistern-samples", "overflowd-sflow",
             "fabric-demo"]
 
 
-def ok(cond, what, detail=None):
-    global N, FAILED
-    N += 1
-    if cond:
-        print("ok %d - %s" % (N, what))
-    else:
-        FAILED += 1
-        print("not ok %d - %s" % (N, what))
-        if detail is not None:
-            for line in str(detail).splitlines()[:12]:
-                print("# " + line)
-    sys.stdout.flush()
-    return cond
-
-
-def skip(what, why):
-    global N
-    N += 1
-    print("ok %d - %s # SKIP %s" % (N, what, why))
-    sys.stdout.flush()
-
-
-def note(text):
-    print("# " + text)
-    sys.stdout.flush()
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_until(cond, timeout, step=0.25):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
-
-
 # ---- the suite ----
 
-class Suite:
-    def __init__(self, args, name, props):
-        self.args = args
-        self.work = os.path.join(args.work, "metrics-%s-%d" % (name, os.getpid()))
-        shutil.rmtree(self.work, ignore_errors=True)
-        os.makedirs(self.work)
-        self.port = free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.logpath = os.path.join(self.work, "sfa.log")
-        self.log = open(self.logpath, "w")
-        argv = [os.path.join(args.build, "sfa"), "-Dsfa.aggregators=2",
-                "-Dhttp.port=%d" % self.port, "-Dhttp.hostname=127.0.0.1",
-                "-Dsfa.rundir=" + os.path.join(self.work, "run"),
-                "-Dsfa.state=" + os.path.join(self.work, "state")] + props
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log)
-
-    def get(self, path, timeout=30):
-        """(status, bytes) of GET path."""
-        try:
-            with urllib.request.urlopen(self.base + path, timeout=timeout) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
-        except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
-            return None, str(e).encode()
-
-    def json(self, path, timeout=30):
-        st, raw = self.get(path, timeout)
-        try:
-            return st, json.loads(raw) if raw else None
-        except ValueError:
-            return st, raw
-
-    def put(self, path, body):
-        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(),
-                                     method="PUT", headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status
-        except urllib.error.HTTPError as e:
-            return e.code
-
-    def ready(self, timeout=30):
-        """Two live aggregators owning buckets."""
-        def check():
-            st, b = self.json("/sfa/v1/stats", timeout=3)
-            if st != 200 or not isinstance(b, dict):
-                return False
-            aggs = [v for v in b.values() if isinstance(v, dict) and
-                    v.get("service") == "aggregator" and v.get("live") and v.get("buckets")]
-            return len(aggs) == 2
-        return wait_until(check, timeout)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.log.close()
-        return rc
+def launch(args, name, props):
+    """The whole suite with two aggregators, in a fresh work directory."""
+    return Launcher(args.build, fresh_dir(args.work, "metrics-" + name),
+                    ["-Dsfa.aggregators=2"] + props)
 
 
 # ---- truth read from the captures ----
@@ -289,10 +184,10 @@ def case_one_capture(args, name):
     want = capture_ifaces(args.data, name)
     hosts = capture_hosts(pcap)
     note("%s: %d interfaces, hosts %s" % (name, len(want), hosts))
-    s = Suite(args, name[:12], ["-Dsflow.file=" + pcap, "-Dsflow.file.loop=yes",
-                                "-Dsflow.port=0"])
+    s = launch(args, name[:12], ["-Dsflow.file=" + pcap, "-Dsflow.file.loop=yes",
+                                 "-Dsflow.port=0"])
     try:
-        ok(s.ready(), "%s: the suite runs with two aggregators" % name)
+        ok(s.ready(2), "%s: the suite runs with two aggregators" % name)
         wait_until(lambda: want <= ifaces_in_dump(dump_all(s)), 60, 1.0)
         dump = dump_all(s)
         have = ifaces_in_dump(dump)
@@ -468,10 +363,10 @@ def case_api(args):
     pcap = os.path.join(args.data, name + ".pcap")
     want = capture_ifaces(args.data, name)
     hosts = capture_hosts(pcap)
-    s = Suite(args, "api", ["-Dsflow.file=" + pcap, "-Dsflow.file.loop=yes", "-Dsflow.port=0",
-                            "-Dprometheus.type=yes", "-Dprometheus.metric.prefix=net_"])
+    s = launch(args, "api", ["-Dsflow.file=" + pcap, "-Dsflow.file.loop=yes", "-Dsflow.port=0",
+                             "-Dprometheus.type=yes", "-Dprometheus.metric.prefix=net_"])
     try:
-        ok(s.ready(), "the suite runs with two aggregators")
+        ok(s.ready(2), "the suite runs with two aggregators")
         wait_until(lambda: want <= ifaces_in_dump(dump_all(s)), 60, 1.0)
         st, dump = s.json("/dump/ALL/ifindex;ifspeed/json")
         ok(st == 200 and isinstance(dump, list) and
@@ -643,12 +538,8 @@ def check_crafted_labels(s, udp):
 
 def prom_query(base, q):
     url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            body = json.loads(r.read())
-    except (urllib.error.URLError, ConnectionError, socket.timeout, ValueError):
-        return None
-    if body.get("status") != "success":
+    _, body = http_json(url, timeout=10)
+    if body is None or body.get("status") != "success":
         return None
     return [(x["metric"], float(x["value"][1])) for x in body["data"]["result"]]
 
@@ -659,10 +550,10 @@ def case_prometheus(args):
         skip("Prometheus server scrapes the gateway", "prometheus not installed")
         return
     udp = free_port(socket.SOCK_DGRAM)
-    s = Suite(args, "prom", ["-Dsflow.port=%d" % udp])
+    s = launch(args, "prom", ["-Dsflow.port=%d" % udp])
     gen = server = None
     try:
-        ok(s.ready(), "the suite runs with two aggregators")
+        ok(s.ready(2), "the suite runs with two aggregators")
         gen = subprocess.Popen([os.path.join(args.build, "sfa-gen"),
                                 "--target", "127.0.0.1:%d" % udp, "--agents", "3",
                                 "--ifaces", "4", "--flows", "4", "--rate-bps", "80M",
@@ -754,35 +645,19 @@ def case_prometheus(args):
            "the ifinoctets threshold fires events for interface data sources", ev)
     finally:
         if server:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            terminate(server, timeout=20)
         if gen:
-            gen.send_signal(signal.SIGTERM)
-            try:
-                gen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                gen.kill()
-                gen.wait()
+            terminate(gen, timeout=10)
         ok(s.stop() == 0, "sfa stops cleanly")
         shutil.rmtree(os.path.join(s.work, "prometheus", "data"), ignore_errors=True)
 
 
 def main():
     global ARGS
-    ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["captures", "api", "prometheus"])
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--source", required=True)
-    ARGS = ap.parse_args()
-    {"captures": case_captures, "api": case_api, "prometheus": case_prometheus}[ARGS.case](ARGS)
-    print("1..%d" % N)
-    return 1 if FAILED else 0
+    cases = {"captures": case_captures, "api": case_api, "prometheus": case_prometheus}
+    ARGS = parse_args("build", "data", "work", "source", cases=cases)
+    cases[ARGS.case](ARGS)
+    return TAP.done()
 
 
 ARGS = None

@@ -51,6 +51,11 @@ SFA_MUST_CHECK int sfa_config_load(const sfa_cfg_opt *table, void *cfg, const ch
  * value is copied; the config owns the copy (sfa_config_free frees it). */
 void sfa_config_default_str(char **field, const char *value);
 
+/* Replace an empty (or NULL) bus URL setting with the suite's default
+ * ipc:///tmp/sfa-<uid>/<leaf>, where every service of one user meets.
+ * leaf is borrowed; the config owns the new string. */
+void sfa_config_default_ipc(char **field, const char *leaf);
+
 /* Free the strings a successful load stored in cfg. */
 void sfa_config_free(const sfa_cfg_opt *table, void *cfg);
 

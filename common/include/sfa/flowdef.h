@@ -72,6 +72,30 @@ int sfa_flowdef_eval(const sfa_flowdef *fd, const sfa_dgram *d, const sfa_sample
                      const sfa_tables *tabs, char *key, size_t keycap, size_t *keylen,
                      double *vals);
 
+/* A sample's fields by field id, for evaluating many definitions on one
+ * sample: sfa_fieldidx_build indexes the fields once (one pass over them)
+ * and sfa_flowdef_eval_ix then finds each definition's fields by lookup
+ * instead of a pass of its own. The index borrows d and s until the next
+ * build; it is about 5 KB, so keep one (zeroed before its first build) and
+ * reuse it. Not thread-safe: one index per thread. */
+typedef struct sfa_fieldidx {
+    const sfa_dgram *d;
+    const sfa_sample *s;
+    uint32_t gen;               /* build number; entries of older builds are stale */
+    uint64_t ent[SFA_F__COUNT]; /* gen << 32 | position in d->fields */
+} sfa_fieldidx;
+
+/* Index the fields of s (d and s borrowed). With seen (may be NULL,
+ * SFA_F__COUNT entries), also set seen[id] = now for each field id the
+ * sample has, in the same pass (when each key was last seen). */
+void sfa_fieldidx_build(sfa_fieldidx *ix, const sfa_dgram *d, const sfa_sample *s, double *seen,
+                        double now);
+
+/* sfa_flowdef_eval on the sample of the last sfa_fieldidx_build (ix
+ * borrowed): the same result, faster when many definitions share ix. */
+int sfa_flowdef_eval_ix(const sfa_flowdef *fd, const sfa_fieldidx *ix, const sfa_tables *tabs,
+                        char *key, size_t keycap, size_t *keylen, double *vals);
+
 /* The names of every key the evaluator knows (for /flowkeys/json);
  * NULL-terminated static array. */
 const char *const *sfa_flowdef_key_names(void);

@@ -43,6 +43,7 @@ enum {
     OPT_COUNTER_WRAP,
     OPT_RESTART,
     OPT_HOST,
+    OPT_STEP,
     OPT_QUIET,
     OPT_HELP,
 };
@@ -78,6 +79,7 @@ static const struct option cli_opts[] = {
     {"counter-wrap", no_argument, NULL, OPT_COUNTER_WRAP},
     {"agent-restart", required_argument, NULL, OPT_RESTART},
     {"host", no_argument, NULL, OPT_HOST},
+    {"step", required_argument, NULL, OPT_STEP},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -127,6 +129,18 @@ gen_cli_usage(FILE *out)
         "  --rate-bps R             bits/s per agent; shares are of bytes\n"
         "  --total-pps R            frames/s over all agents, split evenly\n"
         "  Numbers take k, M, G suffixes (x1e3, x1e6, x1e9).\n"
+        "  --step T:F[:I]           from simulated second T on, flow I of every agent (every\n"
+        "                           flow when I is omitted) carries F times the rate above\n"
+        "                           (F >= 0, not cumulative: 0 silences the flow, 1 restores\n"
+        "                           it). Repeatable, up to 32; e.g. --step 10:4:0 --step 20:1:0\n"
+        "                           quadruples flow 0 of each agent from 10 s to 20 s. Samples\n"
+        "                           keep their phase, so a flow's sample count still follows\n"
+        "                           the rates in force within +-1; interface counters and\n"
+        "                           sample pools follow them too. The truth file keeps the\n"
+        "                           rates above and adds the steps and each flow's final\n"
+        "                           factor. When paced, the wall-clock time of each step\n"
+        "                           (start + T) is printed on stderr at the start, as\n"
+        "                           'sfa-gen: step at T s = wall UNIX_SECONDS: ...'.\n"
         "\n"
         "Sampling and datagrams:\n"
         "  --sampling N             1-in-N sampling rate (default 1000)\n"
@@ -219,6 +233,37 @@ cli_restart(const char *s, gen_cfg *c)
         return 0;
     }
     return *end == '\0' ? 0 : -1;
+}
+
+/* T:FACTOR[:FLOW] appended to c->steps. */
+static int
+cli_step(const char *s, gen_cfg *c)
+{
+    gen_step *st;
+    char *end;
+
+    if (c->nsteps >= GEN_MAX_STEPS)
+        return -1;
+    st = &c->steps[c->nsteps];
+    st->t = strtod(s, &end);
+    if (end == s || *end != ':' || !(st->t >= 0) || !isfinite(st->t))
+        return -1;
+    s = end + 1;
+    st->factor = strtod(s, &end);
+    if (end == s || !(st->factor >= 0) || !isfinite(st->factor))
+        return -1;
+    st->flow = -1;
+    if (*end == ':') {
+        char *e2;
+        long i = strtol(end + 1, &e2, 10);
+        if (e2 == end + 1 || *e2 != '\0' || i < 0 || i > 999999)
+            return -1;
+        st->flow = (int)i;
+    } else if (*end != '\0') {
+        return -1;
+    }
+    c->nsteps++;
+    return 0;
 }
 
 static int
@@ -326,6 +371,8 @@ cli_apply(gen_cli *cli, int opt, const char *arg)
         return cli_rate(c, GEN_RATE_TOTAL, arg);
     case OPT_RESTART:
         return cli_restart(arg, c);
+    case OPT_STEP:
+        return cli_step(arg, c);
     case OPT_SAMPLING:
         if (cli_uint(arg, 4294967295.0, &u) != 0)
             return -1;

@@ -98,6 +98,15 @@ model_check_cfg(const gen_cfg *c, char *err, size_t errcap)
         why = "--counter-interval must be >= 0.01";
     else if (c->restart_agent >= (int)c->agents)
         why = "--agent-restart names an agent that does not exist";
+    else if (c->nsteps > GEN_MAX_STEPS)
+        why = "at most 32 --step options";
+    for (uint32_t k = 0; !why && k < c->nsteps; k++) {
+        const gen_step *st = &c->steps[k];
+        if (!(st->t >= 0 && isfinite(st->t)) || !(st->factor >= 0 && st->factor <= 1e6))
+            why = "--step needs T >= 0 and a factor 0..1e6";
+        else if (st->flow >= (int)c->flows)
+            why = "--step names a flow that does not exist";
+    }
     if (why)
         snprintf(err, errcap, "%s", why);
     return why ? SFA_ECONFIG : 0;
@@ -223,6 +232,7 @@ model_flows(gen_model *m, uint64_t *rng)
             f->out_ifindex = kout + 1;
             f->stream = m->ifaces[f->iface].stream;
             f->share = 1.0 / pow(i + 1, m->cfg.zipf) / h;
+            f->factor = 1;
             if (m->cfg.rate_mode == GEN_RATE_BPS) {
                 f->Bps = f->share * m->cfg.rate / 8;
                 f->pps = f->Bps / f->frame_len;
@@ -252,6 +262,10 @@ model_ifaces(gen_model *m)
     for (uint32_t i = 0; i < m->nagents * m->nif; i++) {
         gen_iface *ifc = &m->ifaces[i];
         double bits = 8 * fmax(ifc->in_Bps, ifc->out_Bps);
+        ifc->cin_pps = ifc->in_pps;
+        ifc->cin_Bps = ifc->in_Bps;
+        ifc->cout_pps = ifc->out_pps;
+        ifc->cout_Bps = ifc->out_Bps;
         ifc->speed = 10000000000ull;
         while ((double)ifc->speed < bits && ifc->speed < 1000000000000000ull)
             ifc->speed *= 10;
@@ -396,6 +410,8 @@ model_streams(gen_model *m, uint64_t *rng)
         for (uint32_t a = 0; a < m->nagents; a++)
             if (m->cfg.restart_agent < 0 || (uint32_t)m->cfg.restart_agent == a)
                 gen__heap_push(m, m->cfg.restart_at, gen_ev_restart(m, a));
+    for (uint32_t k = 0; k < m->cfg.nsteps; k++)
+        gen__heap_push(m, m->cfg.steps[k].t, gen_ev_step(m, k));
 }
 
 int
@@ -420,7 +436,8 @@ gen_model_create(gen_model **out, const gen_cfg *cfg, char *err, size_t errcap)
     m->flows = sfa_xcalloc(m->nflows, sizeof *m->flows);
     m->streams = sfa_xcalloc(m->nstreams, sizeof *m->streams);
     m->bufs = sfa_xmalloc((size_t)m->nstreams * model_stream_cap(m));
-    m->heap = sfa_xcalloc((size_t)m->nflows + 2 * m->nstreams + m->nagents, sizeof *m->heap);
+    m->heap = sfa_xcalloc((size_t)m->nflows + 2 * m->nstreams + m->nagents + cfg->nsteps,
+                          sizeof *m->heap);
 
     /* A flow sample: envelope 8 + body 32 + header record 8 + 16 + header
      * + extended_switch 8 + 16. */

@@ -4,7 +4,10 @@
  * The model runs on a simulated clock (seconds from the start of the run).
  * Every flow is sampled deterministically: flow i with true rate pps_i is
  * sampled every N / pps_i seconds from a seeded random phase, so a flow's
- * sample count over T seconds is T * pps_i / N within +-1. Samples go to the
+ * sample count over T seconds is T * pps_i / N within +-1. A step (--step)
+ * multiplies a flow's rate from a given time on; the sample in progress is
+ * rescaled, not restarted, so the count follows the rates in force within
+ * +-1 (2 at most per step), and the counters follow them. Samples go to the
  * stream of their (agent, sub-agent); a stream sends a datagram when it
  * holds K samples, when the next sample would not fit, on its 1 s flush
  * tick, and right after its counter samples. The caller receives each
@@ -24,6 +27,15 @@
 
 #define GEN_MAX_SAMPLES_PER_DGRAM 64
 #define GEN_MAX_DGRAM 9000
+#define GEN_MAX_STEPS 32
+
+/* A rate change (--step): from simulated time t on, flow `flow` of every
+ * agent (every flow when flow < 0) carries factor x its configured rate. */
+typedef struct gen_step {
+    double t;      /* simulated seconds */
+    double factor; /* >= 0; relative to the configured rate, not cumulative */
+    int flow;      /* per-agent flow index, -1: every flow */
+} gen_step;
 
 enum gen_rate_mode {
     GEN_RATE_PPS = 0,   /* rate = frames/s per agent (default) */
@@ -72,6 +84,10 @@ typedef struct gen_cfg {
     double restart_at; /* < 0: never */
     int restart_agent; /* -1: every agent */
     int host;
+
+    /* rate changes, in any order */
+    gen_step steps[GEN_MAX_STEPS];
+    uint32_t nsteps;
 } gen_cfg;
 
 /* Fill cfg with the documented defaults. */

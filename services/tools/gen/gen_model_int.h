@@ -18,7 +18,9 @@ typedef struct gen_flow {
     uint32_t frame_len;
     double share;    /* of the agent's packets (pps modes) or bytes (bps mode) */
     double pps, Bps; /* true frames/s and bytes/s */
-    double interval; /* simulated seconds between samples: N / pps */
+    double factor;   /* rate in force = factor x pps (--step; 1 at the start) */
+    double frac;     /* while factor is 0: the phase left, in intervals */
+    double interval; /* simulated seconds between samples: N / (pps x factor) */
     size_t tmpl_off; /* pre-encoded flow sample in m->tmpl */
     uint32_t tmpl_len;
     uint64_t made, sent; /* samples taken / samples in datagrams handed out */
@@ -26,10 +28,16 @@ typedef struct gen_flow {
 
 typedef struct gen_iface {
     uint32_t agent, stream, ifindex;
-    double in_pps, in_Bps, out_pps, out_Bps; /* true rates */
-    uint64_t speed;                          /* bit/s */
-    uint32_t fs_seq, cs_seq;                 /* flow / counter sample sequence numbers */
-    uint64_t oct_in0, oct_out0;              /* counter values at boot */
+    double in_pps, in_Bps, out_pps, out_Bps; /* true rates (before any --step) */
+    /* The rates in force (--step changes them) and what the interface
+     * carried from its last boot to t_acc, where they last changed:
+     * counters and sample pools at t are acc + rate x (t - t_acc). */
+    double cin_pps, cin_Bps, cout_pps, cout_Bps;
+    double acc_in_p, acc_in_B, acc_out_p, acc_out_B;
+    double t_acc;
+    uint64_t speed;             /* bit/s */
+    uint32_t fs_seq, cs_seq;    /* flow / counter sample sequence numbers */
+    uint64_t oct_in0, oct_out0; /* counter values at boot */
     uint32_t pkt_in0, pkt_out0;
 } gen_iface;
 
@@ -58,7 +66,7 @@ typedef struct gen_agent {
 
 typedef struct gen_ev {
     double t;
-    uint32_t id; /* flow index, then counter/tick per stream, then restart per agent */
+    uint32_t id; /* flow index, counter/tick per stream, restart per agent, then steps */
 } gen_ev;
 
 struct gen_model {
@@ -107,6 +115,12 @@ static inline uint32_t
 gen_ev_restart(const gen_model *m, uint32_t agent)
 {
     return m->nflows + 2 * m->nstreams + agent;
+}
+
+static inline uint32_t
+gen_ev_step(const gen_model *m, uint32_t k)
+{
+    return m->nflows + 2 * m->nstreams + m->nagents + k;
 }
 
 /* Heap of events ordered by (t, id). Defined in gen_run.c. */

@@ -240,6 +240,12 @@ gen_out_start(gen_out *o, int paced, const volatile sig_atomic_t *stop)
 }
 
 double
+gen_out_start_wall(const gen_out *o)
+{
+    return o->start_wall;
+}
+
+double
 gen_out_elapsed(const gen_out *o)
 {
     return out_mono_s() - ((double)o->start_mono.tv_sec + o->start_mono.tv_nsec * 1e-9);

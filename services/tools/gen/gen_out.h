@@ -53,6 +53,10 @@ int gen_out_emit(void *arg, const uint8_t *buf, size_t len, const gen_dgram_info
 /* Send / write what is still buffered. 0 or -errno. */
 SFA_MUST_CHECK int gen_out_flush(gen_out *o);
 
+/* Wall-clock time (Unix seconds) of gen_out_start: simulated time t of a
+ * paced run is due at this + t. */
+double gen_out_start_wall(const gen_out *o);
+
 /* Wall seconds since gen_out_start. */
 double gen_out_elapsed(const gen_out *o);
 

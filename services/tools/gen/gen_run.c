@@ -7,9 +7,12 @@
  * (sequence number, sample pool); a datagram header is patched in place.
  * Counter samples are rare and encoded on the spot. Agent state (uptime,
  * sequence numbers, pools, counters) is a pure function of simulated time
- * since the agent's last boot, so a simulated reboot resets all of it.
- * Single-threaded.
+ * since the agent's last boot and of the rate changes (--step) since, so a
+ * simulated reboot resets all of it. A rate change rescales the flows'
+ * pending sample times (keeping their phase) and re-heapifies the event
+ * heap: O(heap) per step, steps being rare. Single-threaded.
  */
+#include <math.h>
 #include <string.h>
 
 #include "gen_model_int.h"
@@ -52,6 +55,13 @@ gen__heap_push(gen_model *m, double t, uint32_t id)
     m->heap[i] = e;
 }
 
+static void
+heap_build(gen_ev *h, uint32_t n)
+{
+    for (uint32_t i = n / 2; i > 0; i--)
+        heap_down(h, n, i - 1);
+}
+
 /* Move the top event to time t (it recurs), or drop it (t < 0). */
 static void
 heap_retime_top(gen_model *m, double t)
@@ -74,10 +84,18 @@ run_since_boot(const gen_model *m, uint32_t agent, double t)
     return e > 0 ? e : 0;
 }
 
+/* Frames or bytes carried up to t: acc up to t_acc, then rate. */
+static double
+run_carried(const gen_iface *ifc, double acc, double rate, double t)
+{
+    double v = acc + rate * (t > ifc->t_acc ? t - ifc->t_acc : 0);
+    return v > 0 ? v : 0; /* rates summed up and down may round below 0 */
+}
+
 void
 gen__iface_counters(const gen_model *m, const gen_iface *ifc, double t, gen_ifc_desc *c)
 {
-    double e = run_since_boot(m, ifc->agent, t);
+    (void)m;
 
     memset(c, 0, sizeof *c);
     c->ifindex = ifc->ifindex;
@@ -85,10 +103,12 @@ gen__iface_counters(const gen_model *m, const gen_iface *ifc, double t, gen_ifc_
     c->speed = ifc->speed;
     c->direction = 1; /* full duplex */
     c->status = 3;    /* admin and oper up */
-    c->in_octets = ifc->oct_in0 + (uint64_t)(ifc->in_Bps * e);
-    c->in_ucast = ifc->pkt_in0 + (uint32_t)(uint64_t)(ifc->in_pps * e);
-    c->out_octets = ifc->oct_out0 + (uint64_t)(ifc->out_Bps * e);
-    c->out_ucast = ifc->pkt_out0 + (uint32_t)(uint64_t)(ifc->out_pps * e);
+    c->in_octets = ifc->oct_in0 + (uint64_t)run_carried(ifc, ifc->acc_in_B, ifc->cin_Bps, t);
+    c->in_ucast =
+        ifc->pkt_in0 + (uint32_t)(uint64_t)run_carried(ifc, ifc->acc_in_p, ifc->cin_pps, t);
+    c->out_octets = ifc->oct_out0 + (uint64_t)run_carried(ifc, ifc->acc_out_B, ifc->cout_Bps, t);
+    c->out_ucast =
+        ifc->pkt_out0 + (uint32_t)(uint64_t)run_carried(ifc, ifc->acc_out_p, ifc->cout_pps, t);
     c->promisc = 2; /* false */
 }
 
@@ -204,7 +224,7 @@ run_flow_sample(gen_model *m, uint32_t fi, double t)
     uint8_t *p = run_reserve(m, s, f->tmpl_len, t);
 
     /* The pool counts every frame the interface carried since boot. */
-    uint32_t pool = (uint32_t)(uint64_t)(ifc->in_pps * run_since_boot(m, f->agent, t));
+    uint32_t pool = (uint32_t)(uint64_t)run_carried(ifc, ifc->acc_in_p, ifc->cin_pps, t);
     memcpy(p, m->tmpl + f->tmpl_off, f->tmpl_len);
     gen_put32(p + GEN_FS_SEQ_OFF, ++ifc->fs_seq);
     gen_put32(p + GEN_FS_POOL_OFF, pool);
@@ -266,9 +286,65 @@ run_restart(gen_model *m, uint32_t ai, double t)
         ifc->fs_seq = ifc->cs_seq = 0;
         ifc->oct_in0 = ifc->oct_out0 = 0;
         ifc->pkt_in0 = ifc->pkt_out0 = 0;
+        ifc->acc_in_p = ifc->acc_in_B = ifc->acc_out_p = ifc->acc_out_B = 0;
+        ifc->t_acc = t;
     }
     a->host_seq = 0;
     a->boot = t;
+}
+
+/* Bring ifc's carried totals up to t before its rates change. */
+static void
+run_iface_settle(gen_iface *ifc, double t)
+{
+    ifc->acc_in_p = run_carried(ifc, ifc->acc_in_p, ifc->cin_pps, t);
+    ifc->acc_in_B = run_carried(ifc, ifc->acc_in_B, ifc->cin_Bps, t);
+    ifc->acc_out_p = run_carried(ifc, ifc->acc_out_p, ifc->cout_pps, t);
+    ifc->acc_out_B = run_carried(ifc, ifc->acc_out_B, ifc->cout_Bps, t);
+    if (t > ifc->t_acc)
+        ifc->t_acc = t;
+}
+
+/* Set flow fi's rate to factor x its configured rate at t; *next is its
+ * pending sample time, moved so the phase is kept (the fraction of an
+ * interval left stays the same; a silenced flow keeps it for later). */
+static void
+run_flow_factor(gen_model *m, uint32_t fi, double factor, double t, double *next)
+{
+    gen_flow *f = &m->flows[fi];
+    gen_iface *in = &m->ifaces[f->iface];
+    gen_iface *out = &m->ifaces[m->agents[f->agent].if_first + f->out_ifindex - 1];
+    double frac = f->factor > 0 ? (*next - t) / f->interval : f->frac;
+    double d = factor - f->factor;
+
+    run_iface_settle(in, t);
+    run_iface_settle(out, t);
+    in->cin_pps += d * f->pps;
+    in->cin_Bps += d * f->Bps;
+    out->cout_pps += d * f->pps;
+    out->cout_Bps += d * f->Bps;
+    f->factor = factor;
+    if (factor > 0) {
+        f->interval = m->N / (f->pps * factor);
+        *next = t + frac * f->interval;
+    } else {
+        f->frac = frac;
+        *next = INFINITY; /* never due; the run ends on time or count */
+    }
+}
+
+/* Apply step k (its own event is already off the heap). */
+static void
+run_step(gen_model *m, uint32_t k, double t)
+{
+    const gen_step *st = &m->cfg.steps[k];
+
+    for (uint32_t h = 0; h < m->nheap; h++) {
+        uint32_t fi = m->heap[h].id;
+        if (fi < m->nflows && (st->flow < 0 || fi % m->cfg.flows == (uint32_t)st->flow))
+            run_flow_factor(m, fi, st->factor, t, &m->heap[h].t);
+    }
+    heap_build(m->heap, m->nheap);
 }
 
 static void
@@ -286,9 +362,12 @@ run_event(gen_model *m, const gen_ev *ev)
     } else if (id < gen_ev_restart(m, 0)) {
         heap_retime_top(m, t + 1.0);
         run_flush(m, &m->streams[id - gen_ev_tick(m, 0)], t);
-    } else {
+    } else if (id < gen_ev_step(m, 0)) {
         heap_retime_top(m, -1);
         run_restart(m, id - gen_ev_restart(m, 0), t);
+    } else {
+        heap_retime_top(m, -1);
+        run_step(m, id - gen_ev_step(m, 0), t);
     }
 }
 

@@ -4,8 +4,9 @@
  * true octet/packet rates, its Host sFlow figures and its flows (keys named
  * as sFlow-RT names them, true bytes/s and frames/s, samples sent); plus
  * the sampling rate, what was sent, and how simulated time related to wall
- * time. Rates are per simulated second; when the run was paced, simulated
- * time is wall time (time_scale 1). Called once at the end; allocates
+ * time. Flow and interface rates are the configured ones; with --step the
+ * steps are listed and each flow's factor at the end is given. Rates are per simulated second; when
+ * the run was paced, simulated time is wall time (time_scale 1). Called once at the end; allocates
  * freely. Single-threaded.
  */
 #include <stdio.h>
@@ -59,6 +60,8 @@ truth_flow(const gen_model *m, const gen_flow *f)
     json_object_set_new(o, "frames_per_s", json_real(f->pps));
     json_object_set_new(o, "samples_per_s", json_real(f->pps / m->N));
     json_object_set_new(o, "samples", json_integer((json_int_t)f->sent));
+    if (m->cfg.nsteps > 0)
+        json_object_set_new(o, "rate_factor", json_real(f->factor)); /* at the end */
     return o;
 }
 
@@ -129,6 +132,20 @@ truth_agent(const gen_model *m, uint32_t ai)
     return o;
 }
 
+/* The --step schedule: [{"t", "factor", "flow"}], flow -1 for every flow. */
+static json_t *
+truth_steps(const gen_model *m)
+{
+    json_t *a = json_array();
+
+    for (uint32_t k = 0; k < m->cfg.nsteps; k++) {
+        const gen_step *st = &m->cfg.steps[k];
+        json_array_append_new(
+            a, json_pack("{s:f, s:f, s:i}", "t", st->t, "factor", st->factor, "flow", st->flow));
+    }
+    return a;
+}
+
 static const char *
 truth_rate_mode(int mode)
 {
@@ -157,6 +174,7 @@ gen_model_truth(const gen_model *m, const gen_run_info *run)
     json_object_set_new(o, "counter_wrap", json_boolean(m->cfg.counter_wrap));
     json_object_set_new(o, "restart_at", json_real(m->cfg.restart_at));
     json_object_set_new(o, "restart_agent", json_integer(m->cfg.restart_agent));
+    json_object_set_new(o, "steps", truth_steps(m));
     json_object_set_new(o, "paced", json_boolean(run->paced));
     json_object_set_new(o, "duration_s", json_real(m->now));
     json_object_set_new(o, "wall_s", json_real(wall));

@@ -36,6 +36,20 @@ gen_main_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Where each --step falls on the wall clock (paced runs only). */
+static void
+gen_main_steps(const gen_cfg *c, const gen_out *o)
+{
+    for (uint32_t k = 0; k < c->nsteps; k++) {
+        const gen_step *st = &c->steps[k];
+        char flow[32] = "every flow";
+        if (st->flow >= 0)
+            snprintf(flow, sizeof flow, "flow %d", st->flow);
+        fprintf(stderr, "sfa-gen: step at %.3f s = wall %.6f: %s of every agent x%g\n", st->t,
+                gen_out_start_wall(o) + st->t, flow, st->factor);
+    }
+}
+
 static int
 gen_main_truth(const gen_model *m, const gen_cli *cli, const gen_run_info *run)
 {
@@ -113,6 +127,8 @@ main(int argc, char **argv)
     int paced = cli.cfg.dgram_rate != 0 && !cli.cfg.pcap_path;
     gen_main_signals();
     gen_out_start(o, paced, &gen_main_stop);
+    if (paced && !cli.quiet)
+        gen_main_steps(&cli.cfg, o);
     rc = gen_model_run(m, gen_out_emit, o);
     int frc = gen_out_flush(o);
     double wall = gen_out_elapsed(o);

@@ -13,6 +13,7 @@
 
 #include <sfa/config.h>
 #include <sfa/log.h>
+#include <sfa/mem.h>
 
 #include "test.h"
 
@@ -346,6 +347,27 @@ test_argv_untouched(void)
               "argv is not modified (the launcher forwards it)");
 }
 
+/* sfa_config_default_ipc fills only an empty or unset URL, with the
+ * suite's per-user ipc path. */
+static void
+test_default_ipc(void)
+{
+    char want[64];
+    char *unset = NULL, *empty = sfa_xstrdup(""), *given = sfa_xstrdup("tcp://127.0.0.1:1");
+
+    snprintf(want, sizeof want, "ipc:///tmp/sfa-%u/samples", (unsigned)getuid());
+    sfa_config_default_ipc(&unset, "samples");
+    CHECK_STR(unset, want, "unset URL gets ipc:///tmp/sfa-<uid>/samples");
+    snprintf(want, sizeof want, "ipc:///tmp/sfa-%u/query", (unsigned)getuid());
+    sfa_config_default_ipc(&empty, "query");
+    CHECK_STR(empty, want, "empty URL gets ipc:///tmp/sfa-<uid>/query");
+    sfa_config_default_ipc(&given, "query");
+    CHECK_STR(given, "tcp://127.0.0.1:1", "a given URL is kept");
+    free(unset);
+    free(empty);
+    free(given);
+}
+
 int
 main(void)
 {
@@ -363,6 +385,7 @@ main(void)
     test_known();
     test_help_dump();
     test_argv_untouched();
+    test_default_ipc();
     remove_tdir();
     return test_done();
 }

@@ -40,6 +40,23 @@ test_patterns(void)
 }
 
 static void
+test_rest(void)
+{
+    gw_match m;
+
+    CHECK(match("/app/{app}/scripts/{script}/*", "/app/x/scripts/h.js/a/b/c/d/e/json", &m) &&
+              !m.bad && m.n == 2,
+          "a last * takes any depth");
+    CHECK_STR(gw_match_get(&m, "script"), "h.js", "parameters before * are kept");
+    CHECK(match("/a/{x}/*", "/a/b/json", &m), "a last * takes one segment");
+    CHECK(match("/a/{x}/*", "/a/b/", &m), "a last * takes an empty rest");
+    CHECK(!match("/a/{x}/*", "/a/b", &m), "a last * needs its slash");
+    CHECK(!match("/a/{x}/*", "/z/b/c", &m), "literals before * still compare");
+    CHECK(match("/a/*", "/a/%zz/../x", &m) && !m.bad, "the rest is neither decoded nor judged");
+    CHECK(!match("/a/*/b", "/a/x/b", &m), "* only stands last");
+}
+
+static void
 test_long_segment(void)
 {
     char path[2048];
@@ -112,6 +129,7 @@ int
 main(void)
 {
     test_patterns();
+    test_rest();
     test_long_segment();
     test_decode();
     test_query();

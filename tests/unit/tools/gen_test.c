@@ -3,10 +3,11 @@
  * The encoder is checked byte by byte against shared/spec/sflow-v5-wire.md
  * (header layout, compact sample and record offsets, record lengths, XDR
  * padding); the model's truth math (Zipf shares, rates, sample counts over
- * a simulated 10 s, the --dgram-rate rule, reboots, counter wrap) is checked
- * on the datagrams it emits; the pcap writer is read back with libpcap and
- * the UDP sender with a socket bound on 127.0.0.1. argv[1] is a scratch
- * path under the build directory for the pcap file.
+ * a simulated 10 s, the --dgram-rate rule, reboots, counter wrap, --step
+ * rate changes) is checked on the datagrams it emits; the pcap writer is
+ * read back with libpcap and the UDP sender with a socket bound on
+ * 127.0.0.1. argv[1] is a scratch path under the build directory for the
+ * pcap file.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -508,6 +509,66 @@ test_restart_and_wrap(void)
     gen_model_destroy(m);
 }
 
+/* --step: flow 0 of each agent x4 from 2 s, flow 1 silenced from 4 s,
+ * every flow back to its rate at 6 s; samples and counters follow. */
+static void
+test_steps(void)
+{
+    gen_cfg cfg;
+    gen_model *m = NULL;
+    char err[128];
+    collect c = {.seq_ok = 1};
+
+    gen_cfg_defaults(&cfg);
+    cfg.agents = 2;
+    cfg.flows = 4;
+    cfg.zipf = 0; /* 25,000 frames/s per flow: 250 samples/s */
+    cfg.rate = 1e5;
+    cfg.sampling = 100;
+    cfg.duration = 8;
+    cfg.counters = 1;
+    cfg.counter_interval = 1;
+    cfg.steps[0] = (gen_step){6, 1, -1}; /* in any order */
+    cfg.steps[1] = (gen_step){2, 4, 0};
+    cfg.steps[2] = (gen_step){4, 0, 1};
+    cfg.nsteps = 3;
+    CHECK_OK(gen_model_create(&m, &cfg, err, sizeof err), "steps: create");
+    if (!m)
+        return;
+    CHECK_OK(gen_model_run(m, collect_cb, &c), "steps: run");
+    static const double expect[4] = {250 * 4 + 1000 * 4, 250 * 6, 250 * 8, 250 * 8};
+    int within = 1;
+    for (uint32_t i = 0; i < gen_model_nflows(m); i++) {
+        double got = (double)gen_model_flow_samples(m, i);
+        if (fabs(got - expect[i % 4]) > 2.0) {
+            within = 0;
+            printf("# flow %u: %g samples, expected %g\n", i, got, expect[i % 4]);
+        }
+    }
+    CHECK(within, "steps: every flow's samples follow its rates in force within +-2");
+    CHECK(c.seq_ok, "steps: datagram sequence numbers consecutive");
+    /* ifIndex 1 of agent 0 carries flow 0 in: 25,000 frames/s plus 75,000
+     * more from 2 s to 6 s. */
+    double want = 25000 * c.ctr_t_last + 75000 * 4;
+    CHECK(c.ctr_t_last > 7 && fabs((double)c.ctr_last[0] - want) <= 2,
+          "steps: ifInUcastPkts follow the steps");
+    if (!(c.ctr_t_last > 7 && fabs((double)c.ctr_last[0] - want) <= 2))
+        printf("# at %.3f s: %u, expected %.0f\n", c.ctr_t_last, c.ctr_last[0], want);
+    json_t *t = gen_model_truth(m, &(gen_run_info){.out = "test"});
+    json_t *f0 = json_array_get(
+        json_object_get(json_array_get(json_object_get(t, "agents"), 0), "flows"), 0);
+    CHECK(json_array_size(json_object_get(t, "steps")) == 3 &&
+              json_real_value(json_object_get(f0, "rate_factor")) == 1 &&
+              json_real_value(json_object_get(f0, "frames_per_s")) == 25000,
+          "steps: truth lists the steps, keeps the configured rates");
+    json_decref(t);
+    gen_model_destroy(m);
+
+    cfg.steps[0].flow = 4;
+    CHECK_ERR(gen_model_create(&m, &cfg, err, sizeof err), SFA_ECONFIG,
+              "steps: a flow that does not exist is refused");
+}
+
 /* ---- outputs ---- */
 
 static void
@@ -652,6 +713,19 @@ test_target_and_cli(void)
     CHECK_ERR(gen_cli_parse(&cli, 2, a4, null, null), SFA_EEXIT, "cli: --help");
     char *a5[] = {"sfa-gen", "--flows", "x", NULL};
     CHECK_ERR(gen_cli_parse(&cli, 3, a5, null, null), SFA_ECONFIG, "cli: bad number");
+    char *a6[] = {"sfa-gen", "--step", "10:4:3", "--step", "20.5:0.5", NULL};
+    CHECK_OK(gen_cli_parse(&cli, 5, a6, null, null), "cli: --step");
+    CHECK(cli.cfg.nsteps == 2 && cli.cfg.steps[0].t == 10 && cli.cfg.steps[0].factor == 4 &&
+              cli.cfg.steps[0].flow == 3 && cli.cfg.steps[1].t == 20.5 &&
+              cli.cfg.steps[1].factor == 0.5 && cli.cfg.steps[1].flow == -1,
+          "cli: --step T:F:I and T:F");
+    const char *bad[] = {"10", "x:1", "1:-1", "1:2:", "1:2:x", "1:2:3:4", "-1:2"};
+    int refused = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *a7[] = {"sfa-gen", "--step", (char *)bad[i], NULL};
+        refused += gen_cli_parse(&cli, 3, a7, null, null) == SFA_ECONFIG;
+    }
+    CHECK_EQ(refused, 7, "cli: malformed --step values refused");
     fclose(null);
 }
 
@@ -667,6 +741,7 @@ main(int argc, char **argv)
     test_samples_over_10s();
     test_dgram_rate_rule();
     test_restart_and_wrap();
+    test_steps();
     test_pcap(argc > 1 ? argv[1] : "gen_test.pcap");
     test_udp();
     test_target_and_cli();
