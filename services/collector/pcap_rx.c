@@ -35,6 +35,7 @@ struct col_pcap_rx {
     char *path;
     int linktype;
     int port, fast, loop_file;
+    int port_warned; /* said once that datagrams to other ports are skipped */
     col_rx_cb cb;
     col_drain_cb dcb;
     void *arg;
@@ -86,6 +87,12 @@ pcap_rx_frame(col_pcap_rx *p, const struct pcap_pkthdr *h, const u_char *data, u
     }
     if (p->port != 0 && u.dst_port != p->port) {
         p->st.non_sflow++;
+        if (!p->port_warned) {
+            p->port_warned = 1;
+            SFA_WARN("sflow.file %s: skipping UDP datagrams to port %u: only port %d is "
+                     "replayed (sflow.file.port; 0 replays every port)",
+                     p->path, (unsigned)u.dst_port, p->port);
+        }
         return;
     }
     if (u.flags & COL_PCAP_TRUNCATED)

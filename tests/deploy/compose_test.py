@@ -51,6 +51,9 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import suite as shared  # noqa: E402  (tests/integration/suite.py)
+
 GATEWAY = "http://127.0.0.1:8008"
 SFA_SERVICES = ("collector", "aggregator", "events", "gateway", "scripts")
 FLOW = {"keys": "ipsource,ipdestination", "value": "bytes"}
@@ -61,41 +64,8 @@ TOLERANCE = 0.10  # relative, against the truth and between answers
 CONVERGE_S = 40  # how long values may take to settle after a change
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:25]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def note(self, text):
-        for line in str(text).splitlines():
-            print("# " + line)
-        sys.stdout.flush()
-
-    def done(self):
-        print("1..%d" % self.n)
-        if self.failed:
-            print("# %d of %d checks failed" % (self.failed, self.n))
-        return 1 if self.failed else 0
-
-
 def wait_until(cond, timeout, step=1.0):
-    end = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(step)
+    return shared.wait_until(cond, timeout, step)
 
 
 def http(path, method="GET", body=None, timeout=5):
@@ -426,6 +396,10 @@ def phase_scripts(t, suite, truth_sum):
     t.ok(wait_until(matches, CONVERGE_S, 2.0),
          "scripts: the app's HTTP handler answers through the gateway, with activeFlows() from "
          "the REST API matching the truth", "%s; %s" % (last[1], last[0]))
+    st, ctype, page = fetch("/app/e2e/html/index.html")
+    t.ok(st == 200 and ctype.startswith("text/html") and b"e2e-page" in page,
+         "gateway: serves the app's html/ (tests/deploy/apps/e2e/html/index.html) from the "
+         "mounted apps directory", "%s %s %r" % (st, ctype, page[:120]))
     hits = (last[0] or {}).get("hits") or 0
     suite.compose("restart", "scripts")
     after = wait_until(app_state, 40, 2.0)
@@ -637,7 +611,7 @@ def main():
     args = ap.parse_args()
     args.work = args.work or os.path.join(args.source, "tests", "artifacts")
     os.makedirs(args.work, exist_ok=True)
-    t = Tap()
+    t = shared.Tap(detail_lines=25)
     suite = Suite(args)
     started = time.monotonic()
     gens = {}

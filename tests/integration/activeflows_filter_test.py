@@ -28,84 +28,24 @@ Checks, on both clusters:
 
 Usage: activeflows_filter_test.py --build BUILD --data DATA --work WORK
 """
-import argparse
 import ipaddress
 import json
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import zlib
 
-LANES = 4
+import suite
+from suite import wait_until
+
 DEADLINE_MS = 2000
 ALL = 100000  # maxFlows that takes every flow
 TOP_SOURCE = "10.4.1.2"  # the capture's heaviest source (10.4.1.2 -> 10.4.2.2)
 TOL = 0.02
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def note(self, text):
-        print("# " + text)
-        sys.stdout.flush()
-
-    def done(self):
-        print("1..%d" % self.n)
-        if self.failed:
-            print("# %d of %d checks failed" % (self.failed, self.n))
-        return 1 if self.failed else 0
-
-
-class Proc:
-    def __init__(self, work, name, argv):
-        self.name, self.argv = name, argv
-        self.logpath = os.path.join(work, name + ".log")
-        self.proc = self.log = self.rc = None
-
-    def start(self):
-        self.log = open(self.logpath, "a")
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log)
-        return self
-
-    def text(self):
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc is None:
-            return self.rc
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            self.rc = self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.rc = self.proc.wait()
-        self.log.close()
-        self.proc = None
-        return self.rc
 
 
 def ports_for(name, count):
@@ -126,66 +66,26 @@ def ports_for(name, count):
     raise RuntimeError("no free ports near %d" % base)
 
 
-class Cluster:
+class Cluster(suite.Cluster):
     """A gateway and its aggregators."""
 
     def __init__(self, args, work, name, naggs, port):
-        self.args, self.work, self.name, self.port = args, work, name, port
-        self.defs = "ipc://" + os.path.join(work, name + "-defs")
-        self.query = "ipc://" + os.path.join(work, name + "-query")
-        self.gw = Proc(work, name + "-gateway", [
-            os.path.join(args.build, "sfa-gateway"), "-Dhttp.port=%d" % port,
-            "-Dhttp.hostname=127.0.0.1", "-Dsfa.state=" + os.path.join(work, name + "-state"),
-            "-Dbus.defs=" + self.defs, "-Dbus.query=" + self.query,
-            "-Dbus.control=" + args.control,
-            "-Dbus.events=ipc://" + os.path.join(work, name + "-events"),
-            "-Dbus.flowlog=ipc://" + os.path.join(work, name + "-flowlog"),
-            "-Dbus.lanes=%d" % LANES, "-Dgateway.query.timeout=%d" % DEADLINE_MS])
-        self.aggs = [Proc(work, "%s-%d" % (name, i + 1), [
-            os.path.join(args.build, "sfa-aggregator"),
-            "-Dbus.collectors=" + args.samples, "-Dbus.lanes=%d" % LANES,
-            "-Dbus.defs=" + self.defs, "-Dbus.query=" + self.query,
-            "-Dbus.flowlog=ipc://" + os.path.join(work, name + "-flowlog"),
-            "-Dbus.metrics=ipc://" + os.path.join(work, name + "-metrics"),
-            "-Daggregator.id=%s-%d" % (name, i + 1)]) for i in range(naggs)]
-
-    def start(self):
-        self.gw.start()
-        for a in self.aggs:
-            a.start()
-
-    def stop(self):
-        for a in self.aggs:
-            a.stop()
-        self.gw.stop()
+        super().__init__(args, work, name, naggs, args.control, DEADLINE_MS, port)
 
     def procs(self):
         return [self.gw] + self.aggs
 
     def http(self, path, method="GET", body=None, timeout=10):
-        url = "http://127.0.0.1:%d%s" % (self.port, path)
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                raw = r.read()
-                return r.status, (json.loads(raw) if raw else None)
-        except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                return e.code, json.loads(raw)
-            except ValueError:
-                return e.code, raw
-        except (urllib.error.URLError, OSError, ValueError):
+        """(status, parsed JSON body): an error status comes with its body
+        (parsed when it is JSON); (None, None) when no answer came or a
+        success is not JSON."""
+        st, raw = suite.http("http://127.0.0.1:%d%s" % (self.port, path), method, body, timeout)
+        if st is None:
             return None, None
-
-    def members(self):
-        st, body = self.http("/sfa/v1/stats")
-        if st != 200:
-            return {}
-        return {k: v for k, v in body.items()
-                if isinstance(v, dict) and v.get("service") == "aggregator" and v.get("live")}
+        try:
+            return st, (json.loads(raw) if raw else None)
+        except ValueError:
+            return (st, raw) if st >= 300 else (None, None)
 
     def ready(self):
         m = self.members()
@@ -210,16 +110,6 @@ def settled(c):
     n = samples_in(c)
     time.sleep(2.2)  # hellos (and their counters) come every second
     return n > 0 and samples_in(c) == n
-
-
-def wait_until(cond, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 # ---- the filters, evaluated here on the keys of the unfiltered answers ----
@@ -378,26 +268,20 @@ def check_bad(t, c):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    t = Tap()
+    args = suite.parse_args("build", "data", "work")
+    t = suite.Tap()
     work = os.path.join(args.work, "afilter-%d" % os.getpid())
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    args.samples = "ipc://" + os.path.join(work, "samples")
-    args.control = "ipc://" + os.path.join(work, "control")
+    args.samples = suite.ipc(work, "samples")
+    args.control = suite.ipc(work, "control")
     pcap = os.path.join(args.data, "fabric-demo.pcap")
     port_a, port_b = ports_for("activeflows_filter", 2)
     a = Cluster(args, work, "a", 1, port_a)
     b = Cluster(args, work, "b", 3, port_b)
-    col = Proc(work, "collector", [
-        os.path.join(args.build, "sfa-collector"), "-Dsflow.port=0", "-Dsflow.file=" + pcap,
-        "-Dsflow.file.fast=yes", "-Dsflow.file.loop=yes", "-Dbus.samples=" + args.samples,
-        "-Dbus.control=" + args.control, "-Dbus.lanes=%d" % LANES,
-        "-Dcollector.id=afilter-collector"])
+    col = suite.collector(args.build, work, args.samples, args.control, "afilter-collector",
+                          ["-Dsflow.file=" + pcap, "-Dsflow.file.fast=yes",
+                           "-Dsflow.file.loop=yes"])
     flows = {
         "pairs": {"keys": "ipsource,ipdestination", "value": "bytes", "t": 10},
         "nets": {"keys": "mask:ipsource:24,ipdestination", "value": "frames", "fs": "|",
@@ -440,17 +324,7 @@ def main():
         a.stop()
         b.stop()
     procs = [col] + a.procs() + b.procs()
-    t.ok(all(p.rc == 0 for p in procs), "every process stopped cleanly (exit 0)",
-         ["%s: %s" % (p.name, p.rc) for p in procs])
-    for p in procs:
-        text = p.text()
-        for bad in ("SEVERE", "AddressSanitizer", "LeakSanitizer", "runtime error"):
-            if bad in text:
-                t.ok(False, "%s logged no %s line" % (p.name, bad), text[-3000:])
-    rc = t.done()
-    if rc == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    return rc
+    return suite.finish(t, work, procs)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ Usage: aggregator_test.py --build BUILD --data DATA --work WORK
 import bisect
 import math
 import os
-import shutil
 import signal
 import socket
 import struct
@@ -39,7 +38,7 @@ import time
 
 # Other tests import LANES, Arrivals, Cluster, Proc, Tap, rel and wait_until
 # from here: they live in suite.py and stay importable from this module.
-from suite import LANES, Arrivals, Cluster, Proc, Tap, check_clean_exit, collector, fresh_dir, \
+from suite import LANES, Arrivals, Cluster, Proc, Tap, collector, finish, fresh_dir, \
     ipc, parse_args, rel, wait_until
 
 __all__ = ["LANES", "Arrivals", "Cluster", "Proc", "Tap", "rel", "wait_until", "fnv1a", "fmix32"]
@@ -260,11 +259,7 @@ def main():
         col.stop()
         a.stop()
         b.stop()
-    check_clean_exit(t, [col, a.gw, b.gw] + a.aggs + b.aggs)
-    rc = t.done()
-    if rc == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    return rc
+    return finish(t, work, [col, a.gw, b.gw] + a.aggs + b.aggs)
 
 
 def fnv1a(data, h=0x811C9DC5):

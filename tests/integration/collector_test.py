@@ -33,60 +33,25 @@ import subprocess
 import sys
 import time
 
-LANES = 4
+from suite import LANES, Proc, Tap, ipc
 
 
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def eq(self, got, want, what):
-        return self.ok(got == want, what, "got %r, expected %r" % (got, want))
-
-    def done(self):
-        print("1..%d" % self.n)
-        if self.failed:
-            print("# %d of %d checks failed" % (self.failed, self.n))
-        return 1 if self.failed else 0
-
-
-class Collector:
+class Collector(Proc):
     """One sfa-collector process with private bus URLs and a log file."""
 
     def __init__(self, args, name, props, start=True):
         self.dir = os.path.join(args.work, "col-" + name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
-        self.samples = "ipc://" + os.path.join(self.dir, "samples")
-        self.control = "ipc://" + os.path.join(self.dir, "control")
-        self.logpath = os.path.join(self.dir, "collector.log")
-        self.argv = [os.path.join(args.build, "sfa-collector"),
-                     "-Dsflow.port=0", "-Dbus.samples=" + self.samples,
-                     "-Dbus.control=" + self.control, "-Dbus.lanes=%d" % LANES,
-                     "-Dstats.interval=0.2", "-Dcollector.id=test-" + name] + props
-        self.proc = None
+        self.samples = ipc(self.dir, "samples")
+        self.control = ipc(self.dir, "control")
+        super().__init__(self.dir, "collector", [
+            os.path.join(args.build, "sfa-collector"), "-Dsflow.port=0",
+            "-Dbus.samples=" + self.samples, "-Dbus.control=" + self.control,
+            "-Dbus.lanes=%d" % LANES, "-Dstats.interval=0.2",
+            "-Dcollector.id=test-" + name] + props)
         if start:
             self.start()
-
-    def start(self):
-        self.log = open(self.logpath, "w")
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log)
-
-    def text(self):
-        with open(self.logpath) as f:
-            return f.read()
 
     def wait_log(self, pattern, timeout=10):
         rx = re.compile(pattern, re.M)
@@ -103,17 +68,6 @@ class Collector:
     def port(self):
         m = self.wait_log(r"INFO: collector: Listening, sFlow port (\d+)$")
         return int(m.group(1)) if m else None
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.log.close()
-        return rc
 
 
 class Subscriber:

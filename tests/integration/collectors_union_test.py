@@ -37,18 +37,17 @@ matter.
 
 Usage: collectors_union_test.py --build BUILD --work WORK
 """
-import argparse
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from aggregator_test import LANES, Cluster, Proc, Tap, fmix32, fnv1a, rel, wait_until  # noqa: E402
+from aggregator_test import fmix32, fnv1a
+from suite import Cluster, Tap, collector, finish, fresh_dir, ipc, parse_args, rel, \
+    wait_until
 
 T = 5.0            # time constant of the definitions
 DURATION = 50      # seconds each sfa-gen sends
@@ -101,25 +100,17 @@ def compare(answer, truth, top):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
+    args = parse_args("build", "work")
     t = Tap()
-    work = os.path.join(args.work, "union-%d" % os.getpid())
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    work = fresh_dir(args.work, "union")
 
-    samples = {g: "ipc://" + os.path.join(work, "samples-" + g) for g, _, _ in GENS}
-    controls = {g: "ipc://" + os.path.join(work, "control-" + g) for g, _, _ in GENS}
+    samples = {g: ipc(work, "samples-" + g) for g, _, _ in GENS}
+    controls = {g: ipc(work, "control-" + g) for g, _, _ in GENS}
     args.samples = ",".join(samples[g] for g, _, _ in GENS)
     cl = Cluster(args, work, "u", 0, ",".join(controls[g] for g, _, _ in GENS))
     cl.aggs = [cl.aggregator(i) for i in AGG_IDS]
-    cols = {g: Proc(work, "collector-" + g, [
-        os.path.join(args.build, "sfa-collector"), "-Dsflow.port=0",
-        "-Dsflow.hostname=127.0.0.1", "-Dbus.samples=" + samples[g],
-        "-Dbus.control=" + controls[g], "-Dbus.lanes=%d" % LANES,
-        "-Dcollector.id=union-collector-" + g]) for g, _, _ in GENS}
+    cols = {g: collector(args.build, work, samples[g], controls[g], "union-collector-" + g,
+                         ["-Dsflow.hostname=127.0.0.1"], "collector-" + g) for g, _, _ in GENS}
     gens = {}
     truths = {g: os.path.join(work, "truth-%s.json" % g) for g, _, _ in GENS}
     agents = {g: ["%s.%d" % (base.rsplit(".", 1)[0], i) for i in range(1, 5)]
@@ -269,17 +260,7 @@ def main():
             t.note("byagent: worst %.2f%% (%s)" % (worst[0] * 100, worst[1]))
 
     procs = list(cols.values()) + [cl.gw] + cl.aggs
-    t.ok(all(p.rc == 0 for p in procs), "every process stopped cleanly (exit 0)",
-         ["%s: %s" % (p.name, p.rc) for p in procs])
-    for p in procs:
-        text = p.text()
-        for bad in ("SEVERE", "AddressSanitizer", "LeakSanitizer", "runtime error"):
-            if bad in text:
-                t.ok(False, "%s logged no %s line" % (p.name, bad), text[-3000:])
-    rc = t.done()
-    if rc == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    return rc
+    return finish(t, work, procs)
 
 
 if __name__ == "__main__":

@@ -28,96 +28,46 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
-N = 0
-FAILED = 0
+from suite import Launcher, Tap, fresh_dir, wait_until
+from suite import http as suite_http
 
-
-def ok(cond, what, detail=None):
-    global N, FAILED
-    N += 1
-    if cond:
-        print("ok %d - %s" % (N, what))
-    else:
-        FAILED += 1
-        print("not ok %d - %s" % (N, what))
-        if detail is not None:
-            for line in str(detail).splitlines()[:10]:
-                print("# " + line)
-    sys.stdout.flush()
-    return cond
+TAP = Tap(detail_lines=10)
+ok = TAP.ok
 
 
-class Suite:
+class Suite(Launcher):
     def __init__(self, args):
-        self.build = args.build
-        self.work = os.path.join(args.work, "events-api-%d" % os.getpid())
-        shutil.rmtree(self.work, ignore_errors=True)
-        os.makedirs(self.work)
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.logpath = os.path.join(self.work, "sfa.log")
-        self.log = open(self.logpath, "w")
-        argv = [os.path.join(args.build, "sfa"),
-                "-Dsflow.file=" + os.path.join(args.data, "fabric-demo.pcap"),
-                "-Dsflow.file.loop=yes", "-Dsflow.port=0",
-                "-Dhttp.port=%d" % self.port, "-Dhttp.hostname=127.0.0.1",
-                "-Dsfa.rundir=" + os.path.join(self.work, "run"),
-                "-Dsfa.state=" + os.path.join(self.work, "state")]
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log)
+        super().__init__(args.build, fresh_dir(args.work, "events-api"), [
+            "-Dsflow.file=" + os.path.join(args.data, "fabric-demo.pcap"),
+            "-Dsflow.file.loop=yes", "-Dsflow.port=0"])
 
     def pid_of(self, name):
         """The newest pid the launcher logged for service name."""
-        pids = re.findall(r"Started %s, pid (\d+)" % name, open(self.logpath).read())
+        pids = re.findall(r"Started %s, pid (\d+)" % name, self.text())
         return int(pids[-1]) if pids else None
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
 
 
 def http(suite, method, path, body=None, timeout=30):
-    """(status, parsed JSON or text, seconds taken)."""
-    data = None
-    if body is not None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(suite.base + path, data=data, method=method)
+    """(status, parsed JSON or text, seconds taken); body: JSON, or bytes
+    sent as they are."""
     t0 = time.monotonic()
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            status, raw = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
-        return None, str(e), time.monotonic() - t0
+    st, raw = suite_http(suite.base + path, method, body, timeout)
     dt = time.monotonic() - t0
+    if st is None:
+        return None, raw.decode(), dt
     try:
-        return status, json.loads(raw) if raw else None, dt
+        return st, json.loads(raw) if raw else None, dt
     except ValueError:
-        return status, raw.decode(errors="replace"), dt
+        return st, raw.decode(errors="replace"), dt
 
 
 def wait_http(suite, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        st, _, _ = http(suite, "GET", "/threshold/json", timeout=2)
-        if st == 200:
-            return True
-        time.sleep(0.1)
-    return False
+    return wait_until(lambda: http(suite, "GET", "/threshold/json", timeout=2)[0] == 200,
+                      seconds, 0.1)
 
 
 def is_error(st, body, code=400):
@@ -384,14 +334,14 @@ def main():
         bad = [l for l in open(s.logpath).read().splitlines()
                if "Sanitizer" in l or "runtime error:" in l]
         ok(not bad, "no sanitizer reports in the services' logs", "\n".join(bad[:10]))
-        if FAILED:
+        if TAP.failed:
             for line in open(s.logpath).read().splitlines():
                 if "INFO" not in line:
                     print("# log: " + line)
         else:
             shutil.rmtree(s.work, ignore_errors=True)
-    print("1..%d" % N)
-    sys.exit(1 if FAILED else 0)
+    TAP.done()
+    sys.exit(1 if TAP.failed else 0)
 
 
 if __name__ == "__main__":

@@ -55,12 +55,11 @@ import ipaddress
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
 
-from suite import Arrivals, Cluster, Tap, check_clean_exit, collector, fresh_dir, ipc, \
+from suite import Arrivals, Cluster, Tap, collector, finish, fresh_dir, ipc, \
     parse_args, rel, wait_until
 
 T = 10.0          # time constant of every definition
@@ -281,11 +280,7 @@ def main():
     t.ok(not bad_ratio, "srcvals: value / values[0] is the flow's frame size (within 1%)",
          bad_ratio)
 
-    check_clean_exit(t, [col, cl.gw] + cl.aggs)
-    rc = t.done()
-    if rc == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    return rc
+    return finish(t, work, [col, cl.gw] + cl.aggs)
 
 
 if __name__ == "__main__":

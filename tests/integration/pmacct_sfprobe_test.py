@@ -33,7 +33,6 @@ installs it).
 
 Usage: pmacct_sfprobe_test.py --build BUILD --work WORK
 """
-import argparse
 import math
 import os
 import re
@@ -45,8 +44,8 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from aggregator_test import LANES, Arrivals, Cluster, Proc, Tap, rel, wait_until  # noqa: E402
+from suite import Arrivals, Cluster, Tap, collector, finish, fresh_dir, ipc, \
+    parse_args, rel, wait_until
 
 T = 600.0
 N = 5  # pmacctd sampling_rate
@@ -99,10 +98,7 @@ def write_capture(path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
+    args = parse_args("build", "work")
     pmacctd = shutil.which("pmacctd") or ("/usr/sbin/pmacctd" if os.access(
         "/usr/sbin/pmacctd", os.X_OK) else None)
     if not pmacctd:
@@ -110,20 +106,15 @@ def main():
               "deploy/install-deps.sh --test)")
         return 0
     t = Tap()
-    work = os.path.join(args.work, "pmacct-%d" % os.getpid())
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    args.samples = "ipc://" + os.path.join(work, "samples")
-    control = "ipc://" + os.path.join(work, "control")
+    work = fresh_dir(args.work, "pmacct")
+    args.samples = ipc(work, "samples")
+    control = ipc(work, "control")
     pcap = os.path.join(work, "pairs.pcap")
     npkts = write_capture(pcap)
     t.ok(npkts == sum(p[4] for p in PAIRS), "wrote the capture: %d frames" % npkts)
 
     cl = Cluster(args, work, "p", 1, control)
-    col = Proc(work, "collector", [
-        os.path.join(args.build, "sfa-collector"), "-Dsflow.port=0",
-        "-Dbus.samples=" + args.samples, "-Dbus.control=" + control,
-        "-Dbus.lanes=%d" % LANES, "-Dcollector.id=pmacct-collector"])
+    col = collector(args.build, work, args.samples, control, "pmacct-collector")
     pm = None
     arrivals = None
     answers = {}
@@ -239,17 +230,7 @@ def main():
         {k: round(v[0]) for k, v in proto.items()})
 
     procs = [col, cl.gw] + cl.aggs
-    t.ok(all(p.rc == 0 for p in procs), "every process stopped cleanly (exit 0)",
-         ["%s: %s" % (p.name, p.rc) for p in procs])
-    for p in procs:
-        text = p.text()
-        for word in ("SEVERE", "AddressSanitizer", "LeakSanitizer", "runtime error"):
-            if word in text:
-                t.ok(False, "%s logged no %s line" % (p.name, word), text[-3000:])
-    rc = t.done()
-    if rc == 0:
-        shutil.rmtree(work, ignore_errors=True)
-    return rc
+    return finish(t, work, procs)
 
 
 if __name__ == "__main__":

@@ -19,39 +19,18 @@ that a script with no handler ends gracefully.
 
 Usage: scripts_api_test.py --build BUILD --work WORK
 """
-import argparse
 import http.server
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import time
 
+from suite import Proc, Tap, ipc, parse_args, wait_until
+
 LOG_RE = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ %s: %s$"
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n)
-        return 1 if self.failed else 0
 
 
 class FakeGateway(http.server.BaseHTTPRequestHandler):
@@ -201,10 +180,7 @@ let helperValue = 'from include';
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
+    args = parse_args("build", "work")
     tap = Tap()
     work = os.path.join(args.work, "scripts-api")
     shutil.rmtree(work, ignore_errors=True)
@@ -217,7 +193,6 @@ def main():
         f.write(FLOWS)
     with open(os.path.join(work, "js", "inc", "helpers.js"), "w") as f:
         f.write(HELPERS)
-    log = os.path.join(work, "scripts.log")
     argv = [os.path.join(args.build, "sfa-scripts"),
             "-Dscript.file=" + os.path.join(work, "js", "api.js") + "," +
             os.path.join(work, "js", "flows.js"),
@@ -225,19 +200,13 @@ def main():
             "-Dscript.store=" + os.path.join(work, "store"),
             "-Dhttp.port=%d" % gw.server_address[1], "-Dhttp.hostname=127.0.0.1",
             "-Dscript.http.timeout=1000", "-Dmyapp.x=42",
-            "-Dbus.events=ipc://" + os.path.join(work, "events"),
-            "-Dbus.query=ipc://" + os.path.join(work, "query")]
-    with open(log, "w") as lf:
-        env = dict(os.environ, RTPROP="-Dmyapp.y=7 -Dmyapp.z=1 -Xmx1G")
-        proc = subprocess.Popen(argv + ["-Dmyapp.z=2"], stdout=lf, stderr=lf, env=env)
-    text = ""
-    end = time.monotonic() + 30
-    while time.monotonic() < end and text.count("finished: no handler left") < 2:
-        time.sleep(0.1)
-        with open(log) as f:
-            text = f.read()
-    proc.terminate()
-    rc = proc.wait(timeout=10)
+            "-Dbus.events=" + ipc(work, "events"), "-Dbus.query=" + ipc(work, "query")]
+    proc = Proc(work, "scripts", argv + ["-Dmyapp.z=2"],
+                env=dict(os.environ, RTPROP="-Dmyapp.y=7 -Dmyapp.z=1 -Xmx1G")).start()
+    log = proc.logpath
+    wait_until(lambda: proc.text().count("finished: no handler left") >= 2, 30, 0.1)
+    text = proc.text()
+    rc = proc.stop()
     tap.ok(rc == 0, "sfa-scripts exits 0 on SIGTERM", rc)
     tap.ok("api.js finished: no handler left" in text, "a script without handlers ends gracefully",
            text[-2000:])

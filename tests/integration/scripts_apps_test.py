@@ -32,37 +32,14 @@ with getSystemProperty.
 
 Usage: scripts_apps_test.py --build BUILD --work WORK
 """
-import argparse
 import http.client
 import json
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
-import time
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n)
-        return 1 if self.failed else 0
+from suite import Launcher, Tap, not_built, free_port, parse_args, wait_until
 
 
 H_JS = r"""
@@ -112,14 +89,6 @@ def make_apps(work):
     return app
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def raw(port, path, method="GET", body=None, headers=None):
     """One request with the path sent exactly as given: (status, headers, body)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
@@ -139,16 +108,6 @@ def get_json(port, path, method="GET", body=None, ctype=None):
         return st, json.loads(data) if "json" in hd.get("content-type", "") else data.decode()
     except ValueError:
         return st, data
-
-
-def wait_until(cond, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 def check_files(tap, port):
@@ -274,34 +233,25 @@ def check_shared(tap, port):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
+    args = parse_args("build", "work")
     tap = Tap()
-    for b in ("sfa", "sfa-collector", "sfa-aggregator", "sfa-events", "sfa-gateway",
-              "sfa-scripts"):
-        if not os.access(os.path.join(args.build, b), os.X_OK):
-            print("1..0 # SKIP %s is not built" % b)
-            return 0
+    absent = not_built(args.build)
+    if absent:
+        print("1..0 # SKIP %s is not built" % absent)
+        return 0
     work = os.path.join(os.path.abspath(args.work), "scripts-apps")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     app = make_apps(work)
-    port = free_port()
-    log = os.path.join(work, "sfa.log")
-    lf = open(log, "w")
-    proc = subprocess.Popen([os.path.join(args.build, "sfa"), "-Dsfa.rundir=" + work + "/run",
-                             "-Dhttp.port=%d" % port, "-Dhttp.hostname=127.0.0.1",
-                             "-Dsflow.port=%d" % free_port(socket.SOCK_DGRAM),
-                             "-Dscript.appdir=" + app, "-Dweb.color=blue"],
-                            stdout=lf, stderr=lf, cwd=work,
-                            env=dict(os.environ, RTPROP="-Dother.size=3"))
+    sfa = Launcher(args.build, work, ["-Dsflow.port=%d" % free_port(socket.SOCK_DGRAM),
+                                      "-Dscript.appdir=" + app, "-Dweb.color=blue"],
+                   state=False, cwd=work, env=dict(os.environ, RTPROP="-Dother.size=3"))
+    port = sfa.port
 
     def handler_up():
         return get_json(port, "/app/web/scripts/h.js/shared/json")[0] == 200
     tap.ok(wait_until(handler_up, 60), "the app's HTTP handler answers through the gateway",
-           open(log).read()[-2000:])
+           sfa.text()[-2000:])
     check_files(tap, port)
     check_refused(tap, port)
     check_builtin(tap, port)
@@ -311,17 +261,11 @@ def main():
     st, r = get_json(port, "/app/web/scripts/h.js/props/json")
     tap.ok(st == 200 and r == ["blue", "3", str(port), None],
            "app properties from the command line and RTPROP reach getSystemProperty", (st, r))
-    text = open(log).read()
+    text = sfa.text()
     tap.ok("SEVERE" not in text, "no SEVERE line in the log",
            [ln for ln in text.splitlines() if "SEVERE" in ln][:5])
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = proc.wait()
+    rc = sfa.stop()
     tap.ok(rc == 0, "SIGTERM: sfa exits 0", rc)
-    lf.close()
     return tap.done()
 
 

@@ -25,39 +25,17 @@ everything, children included.
 
 Usage: scripts_bus_test.py --build BUILD --work WORK
 """
-import argparse
 import ctypes
 import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import time
 
 import msgpack
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n)
-        return 1 if self.failed else 0
+import suite
 
 
 class NngSocket(ctypes.Structure):
@@ -149,13 +127,7 @@ setIntervalHandler(function() { n++; logInfo('TICK ' + n); }, 0.3);
 
 
 def wait_until(cond, timeout, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
+    return suite.wait_until(cond, timeout, step)
 
 
 def ticks(text):
@@ -163,11 +135,8 @@ def ticks(text):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    tap = Tap()
+    args = suite.parse_args("build", "work")
+    tap = suite.Tap()
     work = os.path.join(args.work, "scripts-bus")
     shutil.rmtree(work, ignore_errors=True)
     sdir = os.path.join(work, "app", "demo", "scripts")
@@ -176,22 +145,15 @@ def main():
     for name, text in SCRIPTS.items():
         with open(os.path.join(sdir, name), "w") as f:
             f.write(text)
-    events_url = "ipc://" + os.path.join(work, "events")
-    query_url = "ipc://" + os.path.join(work, "query")
+    events_url = suite.ipc(work, "events")
+    query_url = suite.ipc(work, "query")
     pub, sv = Nng("pub", events_url), Nng("surveyor", query_url)
-    log = os.path.join(work, "scripts.log")
-    lf = open(log, "w")
-    proc = subprocess.Popen([os.path.join(args.build, "sfa-scripts"),
-                             "-Dscript.appdir=" + os.path.join(work, "app"),
-                             "-Dscript.store=" + os.path.join(work, "store"),
-                             "-Dscript.timeout=1000", "-Dscript.heap=16",
-                             "-Dbus.events=" + events_url, "-Dbus.query=" + query_url,
-                             "-Dhttp.port=9", "-Dhttp.hostname=127.0.0.1"],
-                            stdout=lf, stderr=lf)
-
-    def text():
-        with open(log) as f:
-            return f.read()
+    proc = suite.Proc(work, "scripts", [
+        os.path.join(args.build, "sfa-scripts"), "-Dscript.appdir=" + os.path.join(work, "app"),
+        "-Dscript.store=" + os.path.join(work, "store"), "-Dscript.timeout=1000",
+        "-Dscript.heap=16", "-Dbus.events=" + events_url, "-Dbus.query=" + query_url,
+        "-Dhttp.port=9", "-Dhttp.hostname=127.0.0.1"]).start()
+    text = proc.text
 
     hello = wait_until(lambda: sv.survey({"op": "hello"}, 500), 15)
     tap.ok(hello and hello[0].get("role") == "scripts" and hello[0].get("id") == "scripts",
@@ -304,18 +266,12 @@ def main():
     tap.ok(a and a[0].get("result") == [], "other surveys get an empty answer at once", a)
 
     pids = [v.get("sfaPid") for v in st.values() if v.get("sfaPid")]
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = proc.wait()
+    rc = proc.stop()
     tap.ok(rc == 0, "SIGTERM: exit 0", rc)
     time.sleep(0.2)
     alive = [p for p in pids if os.path.exists("/proc/%d" % p) and
              "sfa-scripts" in open("/proc/%d/cmdline" % p).read()]
     tap.ok(pids and not alive, "no script child outlives the supervisor", (pids, alive))
-    lf.close()
     pub.close()
     sv.close()
     return tap.done()

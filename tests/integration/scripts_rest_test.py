@@ -27,45 +27,17 @@ routes, /scripts/json and /apps/json.
 
 Usage: scripts_rest_test.py --build BUILD --data DATA --work WORK
 """
-import argparse
 import json
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def skip(self, what, why):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, what, why))
-        sys.stdout.flush()
-
-    def done(self):
-        print("1..%d" % self.n)
-        return 1 if self.failed else 0
-
+from suite import Launcher, Tap, not_built, parse_args, wait_until
 
 SCRIPT = r"""
 function out(name, v) { logInfo('RESULT ' + name + ' ' + JSON.stringify(v)); }
@@ -145,14 +117,6 @@ AGENT_CLOCKS = ("firstSeen", "lastSeen", "uptime")
 HTTP_TIMEOUT_MS = 3000
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def http(port, path, method="GET", body=None, timeout=10):
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
                                  data=body.encode() if body is not None else None)
@@ -170,16 +134,6 @@ def http(port, path, method="GET", body=None, timeout=10):
 def results(text, name):
     return [json.loads(m.group(1))
             for m in re.finditer(r"INFO: RESULT %s (.*)$" % name, text, re.M)]
-
-
-def wait_until(cond, timeout, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(step)
-    return cond()
 
 
 def strip(v, drop):
@@ -368,17 +322,12 @@ def check_app_routes(tap, port):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
+    args = parse_args("build", "data", "work")
     tap = Tap()
-    for b in ("sfa", "sfa-collector", "sfa-aggregator", "sfa-events", "sfa-gateway",
-              "sfa-scripts"):
-        if not os.access(os.path.join(args.build, b), os.X_OK):
-            print("1..0 # SKIP %s is not built" % b)
-            return 0
+    absent = not_built(args.build)
+    if absent:
+        print("1..0 # SKIP %s is not built" % absent)
+        return 0
     work = os.path.join(os.path.abspath(args.work), "scripts-rest")
     shutil.rmtree(work, ignore_errors=True)
     appdir = os.path.join(work, "app")
@@ -386,19 +335,12 @@ def main():
     os.makedirs(sdir)
     with open(os.path.join(sdir, "api.js"), "w") as f:
         f.write(SCRIPT)
-    port = free_port()
-    log = os.path.join(work, "sfa.log")
-    lf = open(log, "w")
-    proc = subprocess.Popen([os.path.join(args.build, "sfa"), "-Dsfa.rundir=" + work + "/run",
-                             "-Dhttp.port=%d" % port, "-Dhttp.hostname=127.0.0.1",
-                             "-Dsflow.file=" + os.path.join(args.data, "fabric-demo.pcap"),
-                             "-Dsflow.file.loop=yes", "-Dscript.appdir=" + appdir,
-                             "-Dscript.http.timeout=%d" % HTTP_TIMEOUT_MS, "-Dt.color=blue"],
-                            stdout=lf, stderr=lf, cwd=work)
-
-    def text():
-        with open(log) as f:
-            return f.read()
+    sfa = Launcher(args.build, work, [
+        "-Dsflow.file=" + os.path.join(args.data, "fabric-demo.pcap"), "-Dsflow.file.loop=yes",
+        "-Dscript.appdir=" + appdir, "-Dscript.http.timeout=%d" % HTTP_TIMEOUT_MS,
+        "-Dt.color=blue"], state=False, cwd=work)
+    port = sfa.port
+    text = sfa.text
 
     # Wait for events, logged flow records (activeTimeout), five ticks and
     # counter rates of every agent (counter samples every 10 s: the second
@@ -442,14 +384,8 @@ def main():
 
     tap.ok("SEVERE: scripts:" not in text(), "no script error",
            [ln for ln in text().splitlines() if "SEVERE" in ln][:5])
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = proc.wait()
+    rc = sfa.stop()
     tap.ok(rc == 0, "SIGTERM: sfa exits 0", rc)
-    lf.close()
     return tap.done()
 
 

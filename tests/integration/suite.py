@@ -30,6 +30,8 @@ import urllib.request
 import msgpack
 
 LANES = 4  # bus.lanes of every cluster started here
+SERVICES = ("sfa", "sfa-collector", "sfa-aggregator", "sfa-events", "sfa-gateway",
+            "sfa-scripts")  # the launcher and what it starts
 
 
 # ---- TAP ----
@@ -62,7 +64,8 @@ class Tap:
         sys.stdout.flush()
 
     def note(self, text):
-        print("# " + text)
+        for line in str(text).splitlines():
+            print("# " + line)
         sys.stdout.flush()
 
     def done(self):
@@ -138,11 +141,13 @@ def terminate(proc, sig=signal.SIGTERM, timeout=15):
 
 
 class Proc:
-    """A service process logging to work/name.log (appended across restarts)."""
+    """A service process logging to work/name.log (appended across restarts);
+    env as for subprocess.Popen."""
 
-    def __init__(self, work, name, argv):
+    def __init__(self, work, name, argv, env=None):
         self.name = name
         self.argv = argv
+        self.env = env
         self.logpath = os.path.join(work, name + ".log")
         self.proc = None
         self.log = None
@@ -151,7 +156,7 @@ class Proc:
     def start(self):
         self.rc = None
         self.log = open(self.logpath, "a")
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log, env=self.env)
         return self
 
     def text(self):
@@ -172,10 +177,10 @@ class Proc:
         return rc
 
 
-def collector(build, work, samples, control, collector_id, props=()):
-    """An sfa-collector Proc ("collector") publishing on samples (LANES lanes)
-    and control; props go before the bus settings."""
-    return Proc(work, "collector", [
+def collector(build, work, samples, control, collector_id, props=(), name="collector"):
+    """An sfa-collector Proc (name) publishing on samples (LANES lanes) and
+    control; props go before the bus settings."""
+    return Proc(work, name, [
         os.path.join(build, "sfa-collector"), "-Dsflow.port=0"] + list(props) + [
         "-Dbus.samples=" + samples, "-Dbus.control=" + control, "-Dbus.lanes=%d" % LANES,
         "-Dcollector.id=" + collector_id])
@@ -192,13 +197,33 @@ def check_clean_exit(t, procs):
                 t.ok(False, "%s logged no %s line" % (p.name, bad), text[-3000:])
 
 
+def finish(t, work, procs):
+    """check_clean_exit, then the plan; work is removed when every check
+    passed. The exit code."""
+    check_clean_exit(t, procs)
+    rc = t.done()
+    if rc == 0:
+        shutil.rmtree(work, ignore_errors=True)
+    return rc
+
+
+def not_built(build, names=SERVICES):
+    """The first of names that build holds no executable of, else None."""
+    for name in names:
+        if not os.access(os.path.join(build, name), os.X_OK):
+            return name
+    return None
+
+
 # ---- HTTP ----
 
 def http(url, method="GET", body=None, timeout=5):
-    """One request; body, if not None, is sent as JSON. (status, response
-    bytes); an error status comes with its body; (None, the reason as bytes)
-    when no answer came."""
-    data = json.dumps(body).encode() if body is not None else None
+    """One request; body, if not None, is sent as JSON (bytes as they are).
+    (status, response bytes); an error status comes with its body; (None,
+    the reason as bytes) when no answer came."""
+    data = None
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"} if data is not None else {}
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
@@ -226,18 +251,25 @@ def http_json(url, method="GET", body=None, timeout=5):
 
 class Launcher:
     """build/sfa with props on an ephemeral HTTP port of 127.0.0.1, its run
-    and state directories and its log (sfa.log) in work."""
+    and (unless state is false) state directories and its log (sfa.log) in
+    work; cwd and env as for subprocess.Popen."""
 
-    def __init__(self, build, work, props):
+    def __init__(self, build, work, props, state=True, cwd=None, env=None):
         self.work = work
         self.port = free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         self.logpath = os.path.join(self.work, "sfa.log")
         self.log = open(self.logpath, "w")
         argv = [os.path.join(build, "sfa"), "-Dhttp.port=%d" % self.port,
-                "-Dhttp.hostname=127.0.0.1", "-Dsfa.rundir=" + os.path.join(self.work, "run"),
-                "-Dsfa.state=" + os.path.join(self.work, "state")] + props
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=self.log)
+                "-Dhttp.hostname=127.0.0.1", "-Dsfa.rundir=" + os.path.join(self.work, "run")]
+        if state:
+            argv.append("-Dsfa.state=" + os.path.join(self.work, "state"))
+        self.proc = subprocess.Popen(argv + props, stdout=self.log, stderr=self.log,
+                                     cwd=cwd, env=env)
+
+    def text(self):
+        with open(self.logpath) as f:
+            return f.read()
 
     def get(self, path, timeout=30):
         """(status, bytes) of GET path."""
@@ -275,11 +307,12 @@ class Launcher:
 
 class Cluster:
     """A real sfa-gateway and naggs sfa-aggregators reading args.samples,
-    on ipc:// paths under work named after name."""
+    on ipc:// paths under work named after name; the gateway's HTTP port is
+    port (a free one when None)."""
 
-    def __init__(self, args, work, name, naggs, control, deadline_ms=1000):
+    def __init__(self, args, work, name, naggs, control, deadline_ms=1000, port=None):
         self.args, self.work, self.name = args, work, name
-        self.port = free_port()
+        self.port = port if port is not None else free_port()
         self.defs = ipc(work, name + "-defs")
         self.query = ipc(work, name + "-query")
         state = os.path.join(work, name + "-state")

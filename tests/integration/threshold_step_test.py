@@ -47,17 +47,14 @@ import math
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
-N = 0
-FAILED = 0
+from suite import Launcher, Tap, free_port, fresh_dir, wait_until
+from suite import http as suite_http
 
 T_SMOOTH = 2.0  # the flow definition's t, seconds
 TIMEOUT = 2  # the threshold's timeout, seconds
@@ -76,41 +73,20 @@ LATE_MAX = 1.0  # seconds from crossing to event (the acceptance bound)
 EARLY_MAX = 0.25
 
 
-def ok(cond, what, detail=None):
-    global N, FAILED
-    N += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", N, what))
-    if not cond:
-        FAILED += 1
-        if detail is not None:
-            for line in str(detail).splitlines()[:12]:
-                print("# " + line)
-    sys.stdout.flush()
-    return cond
-
-
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+TAP = Tap(detail_lines=12)
+ok = TAP.ok
 
 
 def http(base, method, path, body=None, timeout=10):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method)
+    """(status, parsed JSON body, or its text when it is not JSON); (None,
+    the reason) when no answer came."""
+    st, raw = suite_http(base + path, method, body, timeout)
+    if st is None:
+        return None, raw.decode()
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            status, raw = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
-        return None, str(e)
-    try:
-        return status, json.loads(raw) if raw else None
+        return st, json.loads(raw) if raw else None
     except ValueError:
-        return status, raw.decode(errors="replace")
+        return st, raw.decode(errors="replace")
 
 
 def crossings(schedule):
@@ -159,45 +135,17 @@ def dist(values):
         len(ms), min(ms), pct(ms, 50), pct(ms, 90), max(ms))
 
 
-class Suite:
+class Suite(Launcher):
     def __init__(self, args):
-        self.work = os.path.join(args.work, "threshold-step-%d" % os.getpid())
-        shutil.rmtree(self.work, ignore_errors=True)
-        os.makedirs(self.work)
         self.udp = free_port(socket.SOCK_DGRAM)
-        self.port = free_port(socket.SOCK_STREAM)
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.logpath = os.path.join(self.work, "sfa.log")
-        self.log = open(self.logpath, "w")
-        self.proc = subprocess.Popen(
-            [os.path.join(args.build, "sfa"), "-Dsflow.port=%d" % self.udp,
-             "-Dsflow.hostname=127.0.0.1", "-Dsfa.aggregators=2",
-             "-Dhttp.port=%d" % self.port, "-Dhttp.hostname=127.0.0.1",
-             "-Dsfa.rundir=" + os.path.join(self.work, "run"),
-             "-Dsfa.state=" + os.path.join(self.work, "state")],
-            stdout=self.log, stderr=self.log)
+        super().__init__(args.build, fresh_dir(args.work, "threshold-step"), [
+            "-Dsflow.port=%d" % self.udp, "-Dsflow.hostname=127.0.0.1", "-Dsfa.aggregators=2"])
 
     def get(self, path, timeout=10):
         return http(self.base, "GET", path, timeout=timeout)
 
     def put(self, path, body):
         return http(self.base, "PUT", path, body)
-
-    def wait_until(self, cond, seconds):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if cond():
-                return True
-            time.sleep(0.2)
-        return False
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
 
 
 def gen_argv(args, suite, truth):
@@ -299,10 +247,10 @@ def main():
     suite = Suite(args)
     gen = None
     try:
-        ok(suite.wait_until(lambda: suite.get("/threshold/json", 2)[0] == 200, 30),
+        ok(wait_until(lambda: suite.get("/threshold/json", 2)[0] == 200, 30),
            "the suite answers over HTTP", open(suite.logpath).read()[-2000:])
-        ok(suite.wait_until(lambda: (suite.get("/analyzer/json", 2)[1] or {})
-                            .get("sfaAggregatorsLive") == 2, 30),
+        ok(wait_until(lambda: (suite.get("/analyzer/json", 2)[1] or {})
+                      .get("sfaAggregatorsLive") == 2, 30),
            "two aggregators live", suite.get("/analyzer/json")[1])
         st, b = suite.put("/flow/stepflow/json", {"keys": "ipsource,ipdestination",
                                                   "value": "bytes", "t": T_SMOOTH})
@@ -348,10 +296,10 @@ def main():
                if "Sanitizer" in line or "runtime error:" in line]
         ok(not bad, "no sanitizer reports in the services' and sfa-gen's logs",
            "\n".join(bad[:10]))
-        if FAILED == 0:
+        if TAP.failed == 0:
             shutil.rmtree(suite.work, ignore_errors=True)
-        print("1..%d" % N)
-    sys.exit(1 if FAILED else 0)
+        TAP.done()
+    sys.exit(1 if TAP.failed else 0)
 
 
 def check(args, suite, truth_path, wall0, events):

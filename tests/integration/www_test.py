@@ -23,39 +23,16 @@ as written):
 
 Usage: www_test.py --gateway BIN --www STAGED_DIR --work WORK
 """
-import argparse
 import http.client
 import json
 import os
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import time
 
+from suite import Proc, Tap, ipc, parse_args
+
 SECRET = "SECRET-do-not-serve"
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond and detail is not None:
-            for line in str(detail).splitlines()[:15]:
-                print("# " + line)
-        sys.stdout.flush()
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n)
-        return 1 if self.failed else 0
 
 
 def request(port, method, path, headers=None):
@@ -96,25 +73,16 @@ def prepare(args):
 
 
 def start_gateway(args, root, www):
-    bus = "ipc://" + root + "/"
-    log = open(os.path.join(root, "gateway.log"), "w")
-    argv = [args.gateway, "-Dhttp.port=0", "-Dhttp.hostname=127.0.0.1",
-            "-Dsfa.state=" + os.path.join(root, "state"), "-Dbus.query=" + bus + "query",
-            "-Dbus.defs=" + bus + "defs", "-Dbus.control=" + bus + "control",
-            "-Dbus.events=" + bus + "events", "-Dbus.flowlog=" + bus + "flowlog",
-            "-Dgateway.query.timeout=300", "-Dhttp.html.dir=" + www]
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    port = None
-    for _ in range(100):
-        with open(os.path.join(root, "gateway.log")) as f:
-            m = re.search(r"Listening, HTTP port (\d+)", f.read())
-        if m:
-            port = int(m.group(1))
-            break
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    return proc, port
+    """The gateway Proc (log root/gateway.log) and the HTTP port it logged
+    (None if it did not within 10 s)."""
+    gw = Proc(root, "gateway", [
+        args.gateway, "-Dhttp.port=0", "-Dhttp.hostname=127.0.0.1",
+        "-Dsfa.state=" + os.path.join(root, "state"), "-Dbus.query=" + ipc(root, "query"),
+        "-Dbus.defs=" + ipc(root, "defs"), "-Dbus.control=" + ipc(root, "control"),
+        "-Dbus.events=" + ipc(root, "events"), "-Dbus.flowlog=" + ipc(root, "flowlog"),
+        "-Dgateway.query.timeout=300", "-Dhttp.html.dir=" + www]).start()
+    m = gw.wait_log(r"Listening, HTTP port (\d+)", 10)
+    return gw, (int(m.group(1)) if m else None)
 
 
 def check_pages(t, port):
@@ -219,17 +187,13 @@ def check_browse(t, port, root):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--gateway", required=True)
-    ap.add_argument("--www", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    t = Tap()
+    args = parse_args("gateway", "www", "work")
+    t = Tap(detail_lines=15)
     if not os.path.isfile(os.path.join(args.www, "html", "index.html")):
         print("1..0 # SKIP the pages are not staged in %s" % args.www)
         return 0
     root, www = prepare(args)
-    proc, port = start_gateway(args, root, www)
+    gw, port = start_gateway(args, root, www)
     try:
         if t.ok(port is not None, "the gateway starts"):
             check_pages(t, port)
@@ -237,17 +201,11 @@ def main():
             check_errors(t, port)
             check_browse(t, port, root)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rc = proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = proc.wait()
+        rc = gw.stop()
     t.ok(rc == 0, "the gateway stops cleanly", rc)
     if t.failed:
-        with open(os.path.join(root, "gateway.log")) as f:
-            for line in f.read().splitlines()[-10:]:
-                print("# " + line)
+        for line in gw.text().splitlines()[-10:]:
+            print("# " + line)
     return t.done()
 
 
