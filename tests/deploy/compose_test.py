@@ -230,15 +230,26 @@ def compare(answer, truth, top=TOP, tol=TOLERANCE):
     return None
 
 
+STEADY = 0.05  # two polls 2 s apart agree this closely: the values have settled
+
+
 def converged(mode, truth, timeout=CONVERGE_S):
-    """Poll activeflows until it matches the truth; (answer, why-not)."""
+    """Poll activeflows until it matches the truth and is steady (the same
+    within STEADY on two polls in a row: a value still ramping up after a
+    rebalance passes the truth band at its edge); (answer, why-not)."""
     last = [None, "no answer"]
+    prev = [None]
 
     def attempt():
         st, body = http("/activeflows/ALL/pairs/json?maxFlows=20&aggMode=" + mode)
         last[0] = body
         last[1] = compare(body, truth) if st == 200 else "HTTP %s" % st
-        return last[1] is None
+        if last[1] is not None:
+            prev[0] = None
+            return False
+        steady = prev[0] is not None and same_answers(prev[0], body, tol=STEADY)[0]
+        prev[0] = body
+        return steady
 
     wait_until(attempt, timeout, 2.0)
     return last[0], last[1]
