@@ -149,14 +149,17 @@ text_u32s(sfa__mp *m, uint32_t n, int communities, text_buf *t)
     return 0;
 }
 
-/* One AS path segment map {"type", "as"}; keys in any order. */
+/* A map of two members, keys in any order, others skipped: a number up to
+ * UINT32_MAX under NKEY (*num keeps its value when absent) and a value under
+ * AKEY, whose position goes to *at (NULL when absent) to be read once the
+ * number is known. Returns 0, 1 for a malformed map, or m->err. */
 static int
-text_aspath_seg(sfa__mp *m, int first, text_buf *t)
+text_num_and_at(sfa__mp *m, const char *nkey, uint64_t *num, const char *akey, const uint8_t **at)
 {
-    sfa__mpv hdr, k, as;
-    uint64_t type = 2;
-    const uint8_t *as_at = NULL;
+    sfa__mpv hdr, k;
+    size_t nlen = strlen(nkey), alen = strlen(akey);
 
+    *at = NULL;
     if (sfa__mp_read(m, &hdr))
         return m->err;
     if (hdr.kind != SFA__MP_MAP)
@@ -164,17 +167,31 @@ text_aspath_seg(sfa__mp *m, int first, text_buf *t)
     for (uint32_t i = 0; i < hdr.n; i++) {
         if (sfa__mp_read(m, &k))
             return m->err;
-        if (k.kind == SFA__MP_STR && SFA__KEY_IS(&k, "type")) {
-            if (sfa__mp_uint(m, UINT32_MAX, &type))
+        if (k.kind == SFA__MP_STR && k.n == nlen && memcmp(k.p, nkey, nlen) == 0) {
+            if (sfa__mp_uint(m, UINT32_MAX, num))
                 return m->err == SFA_EFORMAT ? 1 : m->err;
-        } else if (k.kind == SFA__MP_STR && SFA__KEY_IS(&k, "as")) {
-            as_at = m->p;
+        } else if (k.kind == SFA__MP_STR && k.n == alen && memcmp(k.p, akey, alen) == 0) {
+            *at = m->p;
             if (sfa__mp_skip(m))
                 return m->err;
         } else if (sfa__mp_skip(m)) {
             return m->err;
         }
     }
+    return 0;
+}
+
+/* One AS path segment map {"type", "as"}. */
+static int
+text_aspath_seg(sfa__mp *m, int first, text_buf *t)
+{
+    sfa__mpv as;
+    uint64_t type = 2;
+    const uint8_t *as_at;
+    int rc = text_num_and_at(m, "type", &type, "as", &as_at);
+
+    if (rc)
+        return rc;
     if (!as_at)
         return 1;
     /* Re-read the ASN list now that the segment type is known. */
@@ -203,28 +220,13 @@ text_aspath_seg(sfa__mp *m, int first, text_buf *t)
 static int
 text_adapter(sfa__mp *m, text_buf *t)
 {
-    sfa__mpv hdr, k, macs;
+    sfa__mpv macs;
     uint64_t ifindex = 0;
-    const uint8_t *macs_at = NULL;
+    const uint8_t *macs_at;
+    int rc = text_num_and_at(m, "ifindex", &ifindex, "macs", &macs_at);
 
-    if (sfa__mp_read(m, &hdr))
-        return m->err;
-    if (hdr.kind != SFA__MP_MAP)
-        return 1;
-    for (uint32_t i = 0; i < hdr.n; i++) {
-        if (sfa__mp_read(m, &k))
-            return m->err;
-        if (k.kind == SFA__MP_STR && SFA__KEY_IS(&k, "ifindex")) {
-            if (sfa__mp_uint(m, UINT32_MAX, &ifindex))
-                return m->err == SFA_EFORMAT ? 1 : m->err;
-        } else if (k.kind == SFA__MP_STR && SFA__KEY_IS(&k, "macs")) {
-            macs_at = m->p;
-            if (sfa__mp_skip(m))
-                return m->err;
-        } else if (sfa__mp_skip(m)) {
-            return m->err;
-        }
-    }
+    if (rc)
+        return rc;
     text_u32(t, ifindex);
     text_put(t, "=", 1);
     if (!macs_at)
